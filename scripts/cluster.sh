@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# A private Postgres 15 cluster for the demo, the tests or the benchmark, run as the `postgres`
+# user (initdb refuses root) on its own port and socket directory, apart from any system cluster.
+#
+#   scripts/cluster.sh start NAME   # idempotent: reuses a running cluster
+#   scripts/cluster.sh stop NAME
+#   scripts/cluster.sh env NAME     # prints PGHOST=... PGPORT=... PGUSER=... for `eval`
+#
+# NAME is demo, test or bench. Data lives in /var/tmp/pool_ext-NAME/data, the socket in
+# /var/tmp/pool_ext-NAME, the server log in /var/tmp/pool_ext-NAME/server.log.
+set -euo pipefail
+
+action=${1:?usage: cluster.sh start|stop|env NAME}
+name=${2:?usage: cluster.sh start|stop|env NAME}
+case "$name" in
+  demo) port=55432 ;;
+  test) port=55433 ;;
+  bench) port=55434 ;;
+  *) echo "cluster.sh: unknown cluster '$name' (demo, test or bench)" >&2; exit 2 ;;
+esac
+
+bindir=$(/usr/bin/pg_config --bindir)
+base=/var/tmp/pool_ext-$name
+data=$base/data
+
+as_postgres() {
+  if [ "$(id -un)" = postgres ]; then "$@"
+  elif [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"
+  else sudo -u postgres "$@"
+  fi
+}
+
+running() { as_postgres "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; }
+
+case "$action" in
+  env)
+    echo "PGHOST=$base PGPORT=$port PGUSER=postgres"
+    ;;
+  stop)
+    if [ -d "$data" ] && running; then
+      as_postgres "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+    fi
+    ;;
+  start)
+    if [ ! -f "$data/PG_VERSION" ]; then
+      if [ "$(id -u)" -eq 0 ]; then
+        mkdir -p "$base" && chown postgres:postgres "$base"
+      else
+        sudo install -d -o postgres -g postgres "$base"
+      fi
+      as_postgres "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+      # Socket only: nothing listens on TCP. Trust is for this local socket, owned by postgres.
+      as_postgres tee -a "$data/postgresql.conf" >/dev/null <<CONF
+port = $port
+listen_addresses = ''
+unix_socket_directories = '$base'
+shared_preload_libraries = 'pg_cron'
+cron.database_name = 'pool_demo'
+cron.use_background_workers = on
+max_worker_processes = 32
+max_connections = 200
+fsync = on
+CONF
+    fi
+    if ! running; then
+      as_postgres "$bindir/pg_ctl" -D "$data" -l "$base/server.log" -w -t 60 start >/dev/null
+    fi
+    ;;
+  *)
+    echo "cluster.sh: unknown action '$action' (start, stop or env)" >&2; exit 2 ;;
+esac

@@ -1,0 +1,369 @@
+//! In-database tests (`cargo pgrx test`): one session, one transaction per test, rolled back
+//! afterwards. Behaviour that needs several sessions lives in tests/ (real client connections).
+
+use pgrx::prelude::*;
+
+#[pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    /// Runs a statement and returns "SQLSTATE|message|detail|hint" of the error it raised, or
+    /// "ok". The exception block is a subtransaction, so a failed call leaves nothing behind.
+    fn error_of(sql: &str) -> String {
+        Spi::get_one_with_args::<String>("SELECT tests.error_of_sql($1)", &[sql.into()])
+            .unwrap()
+            .unwrap()
+    }
+
+    pgrx::extension_sql!(
+        r#"
+CREATE FUNCTION tests.error_of_sql(sql text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    state text; message text; detail text; hint text;
+BEGIN
+    EXECUTE sql;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
+                            detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+    RETURN concat_ws('|', state, message, detail, hint);
+END
+$$;
+"#,
+        name = "error_of_sql",
+    );
+
+    fn run(sql: &str) {
+        Spi::run(sql).unwrap();
+    }
+
+    fn one<T: FromDatum + IntoDatum>(sql: &str) -> T {
+        Spi::get_one::<T>(sql)
+            .unwrap()
+            .expect("query returned NULL")
+    }
+
+    /// A pool of `n` numbers for `company`, ids `<company>-1`.., numbers +1555<prefix>000x.
+    fn pool(company: &str, prefix: u32, n: u32) {
+        for i in 1..=n {
+            run(&format!(
+                "INSERT INTO pool_ext.signalwire_phone_numbers
+                     (vapi_phone_number_id, number, name, assigned_broker_company)
+                 VALUES ('{company}-{i}', '+1555{prefix:03}{i:04}', 'Line {i}', '{company}')"
+            ));
+        }
+    }
+
+    fn pool_state() -> String {
+        one::<String>(
+            "SELECT (SELECT count(*) FROM pool_ext.signalwire_phone_numbers
+                      WHERE assignment_status = 'assigned')::text || '/' ||
+                    (SELECT count(*) FROM pool_ext.phone_number_ledger)::text",
+        )
+    }
+
+    const LEAD_A: &str = "00000000-0000-0000-0000-00000000000a";
+    const LEAD_B: &str = "00000000-0000-0000-0000-00000000000b";
+
+    #[pg_test]
+    fn assign_claims_a_number_holds_it_18_hours_and_logs_it() {
+        pool("Acme", 100, 3);
+        let (id, company) = Spi::get_two::<String, String>(&format!(
+            "SELECT vapi_phone_number_id, assigned_broker_company
+             FROM pool_ext.assign_phone_number('Acme', '{LEAD_A}')"
+        ))
+        .unwrap();
+        assert!(id.unwrap().starts_with("Acme-"));
+        assert_eq!(company.as_deref(), Some("Acme"));
+        assert!(one::<bool>(&format!(
+            "SELECT assignment_status = 'assigned' AND currently_assigned_to = '{LEAD_A}'
+                    AND assigned_at = now() AND release_at = now() + interval '18 hours'
+             FROM pool_ext.signalwire_phone_numbers WHERE currently_assigned_to IS NOT NULL"
+        )));
+        assert!(one::<bool>(&format!(
+            "SELECT count(*) = 1 AND bool_and(event = 'assigned' AND lead_id = '{LEAD_A}'
+                    AND broker_company = 'Acme' AND reason = 'assign'
+                    AND release_at = now() + interval '18 hours' AND actor = session_user)
+             FROM pool_ext.phone_number_ledger"
+        )));
+    }
+
+    #[pg_test]
+    fn named_arguments_and_returned_columns_match_the_table() {
+        pool("Named Co", 101, 1);
+        let number = one::<String>(&format!(
+            "SELECT number FROM pool_ext.assign_phone_number(company => 'Named Co', lead => '{LEAD_A}')"
+        ));
+        assert_eq!(number, "+15551010001");
+        let columns = one::<String>(
+            "SELECT string_agg(p.name, ',' ORDER BY p.ordinality)
+             FROM pg_proc, unnest(proargnames) WITH ORDINALITY AS p(name, ordinality)
+             WHERE proname = 'assign_phone_number'",
+        );
+        assert_eq!(
+            columns,
+            "company,lead,vapi_phone_number_id,number,name,assigned_broker_company,assigned_at,release_at"
+        );
+    }
+
+    #[pg_test]
+    fn a_lead_that_asks_again_gets_the_same_number_and_no_new_ledger_row() {
+        pool("Sticky", 102, 3);
+        let sql = format!(
+            "SELECT vapi_phone_number_id FROM pool_ext.assign_phone_number('Sticky', '{LEAD_A}')"
+        );
+        let first = one::<String>(&sql);
+        let second = one::<String>(&sql);
+        assert_eq!(first, second);
+        assert_eq!(pool_state(), "1/1");
+        // Another lead gets another number.
+        let other = one::<String>(&format!(
+            "SELECT vapi_phone_number_id FROM pool_ext.assign_phone_number('Sticky', '{LEAD_B}')"
+        ));
+        assert_ne!(first, other);
+        assert_eq!(pool_state(), "2/2");
+    }
+
+    #[pg_test]
+    fn the_least_recently_assigned_number_goes_first_and_never_used_ones_before_all() {
+        pool("Lru", 103, 3);
+        run(
+            "UPDATE pool_ext.signalwire_phone_numbers SET assigned_at = now() - interval '1 hour'
+             WHERE vapi_phone_number_id = 'Lru-1'",
+        );
+        run(
+            "UPDATE pool_ext.signalwire_phone_numbers SET assigned_at = now() - interval '3 hours'
+             WHERE vapi_phone_number_id = 'Lru-2'",
+        );
+        let picks: Vec<String> = (1..=3)
+            .map(|i| {
+                one::<String>(&format!(
+                    "SELECT vapi_phone_number_id FROM pool_ext.assign_phone_number(
+                         'Lru', '00000000-0000-0000-0000-00000000010{i}')"
+                ))
+            })
+            .collect();
+        assert_eq!(picks, ["Lru-3", "Lru-2", "Lru-1"]);
+    }
+
+    #[pg_test]
+    fn inactive_numbers_are_never_assigned() {
+        pool("Retired", 104, 2);
+        run(
+            "UPDATE pool_ext.signalwire_phone_numbers SET status = 'inactive'
+             WHERE vapi_phone_number_id = 'Retired-1'",
+        );
+        let id = one::<String>(&format!(
+            "SELECT vapi_phone_number_id FROM pool_ext.assign_phone_number('Retired', '{LEAD_A}')"
+        ));
+        assert_eq!(id, "Retired-2");
+        let err = error_of(&format!(
+            "SELECT pool_ext.assign_phone_number('Retired', '{LEAD_B}')"
+        ));
+        assert_eq!(
+            err,
+            "53000|No available phone numbers in pool for 'Retired'|1 of 2 numbers are assigned, 1 inactive.|\
+             Run SELECT pool_ext.release_expired_phone_numbers() to free expired holds, or add numbers to this company's pool."
+        );
+    }
+
+    #[pg_test]
+    fn an_exhausted_pool_says_so_with_counts_and_changes_nothing() {
+        pool("Tiny", 105, 1);
+        run(&format!(
+            "SELECT pool_ext.assign_phone_number('Tiny', '{LEAD_A}')"
+        ));
+        let before = pool_state();
+        let err = error_of(&format!(
+            "SELECT pool_ext.assign_phone_number('Tiny', '{LEAD_B}')"
+        ));
+        assert!(
+            err.starts_with(
+                "53000|No available phone numbers in pool for 'Tiny'|1 of 1 numbers are assigned.|"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("release_expired_phone_numbers()"), "{err}");
+        assert_eq!(pool_state(), before);
+    }
+
+    #[pg_test]
+    fn bad_arguments_get_their_own_sqlstate_and_change_nothing() {
+        pool("Valid", 106, 2);
+        let before = pool_state();
+        let cases = [
+            (
+                "SELECT pool_ext.assign_phone_number(NULL, gen_random_uuid())",
+                "22004|company must not be NULL",
+            ),
+            (
+                "SELECT pool_ext.assign_phone_number('', gen_random_uuid())",
+                "22023|company must not be empty",
+            ),
+            (
+                "SELECT pool_ext.assign_phone_number(E' \\t', gen_random_uuid())",
+                "22023|company must not be empty",
+            ),
+            (
+                "SELECT pool_ext.assign_phone_number('Valid', NULL)",
+                "22004|lead must not be NULL",
+            ),
+            (
+                "SELECT pool_ext.release_expired_phone_numbers(0)",
+                "22023|max_rows must be a positive number, got 0",
+            ),
+        ];
+        for (sql, expected) in cases {
+            let err = error_of(sql);
+            assert!(err.starts_with(expected), "{sql}: {err}");
+        }
+        assert_eq!(pool_state(), before);
+    }
+
+    #[pg_test]
+    fn an_unknown_company_names_the_closest_existing_one() {
+        pool("Acme Realty", 107, 1);
+        let err = error_of(&format!(
+            "SELECT pool_ext.assign_phone_number('acme realty', '{LEAD_A}')"
+        ));
+        assert_eq!(
+            err,
+            "42704|No phone numbers are registered for company 'acme realty'||\
+             Company names must match brokers.company_name exactly (case, spaces and punctuation included). \
+             Did you mean 'Acme Realty'?"
+        );
+        let err = error_of(&format!(
+            "SELECT pool_ext.assign_phone_number('Nobody', '{LEAD_A}')"
+        ));
+        assert!(
+            err.starts_with("42704|No phone numbers are registered for company 'Nobody'|"),
+            "{err}"
+        );
+        assert!(!err.contains("Did you mean"), "{err}");
+        assert_eq!(pool_state(), "0/0");
+    }
+
+    #[pg_test]
+    fn release_frees_expired_holds_only_and_logs_each() {
+        pool("Expiry", 108, 3);
+        for lead in [LEAD_A, LEAD_B, "00000000-0000-0000-0000-00000000000c"] {
+            run(&format!(
+                "SELECT pool_ext.assign_phone_number('Expiry', '{lead}')"
+            ));
+        }
+        run(&format!(
+            "UPDATE pool_ext.signalwire_phone_numbers SET release_at = now() - interval '1 minute'
+             WHERE currently_assigned_to IN ('{LEAD_A}', '{LEAD_B}')"
+        ));
+        assert_eq!(
+            one::<i64>("SELECT pool_ext.release_expired_phone_numbers()"),
+            2
+        );
+        assert_eq!(
+            one::<i64>("SELECT pool_ext.release_expired_phone_numbers()"),
+            0
+        );
+        assert!(one::<bool>(&format!(
+            "SELECT count(*) FILTER (WHERE assignment_status = 'available'
+                                       AND currently_assigned_to IS NULL AND release_at IS NULL) = 2
+                AND count(*) FILTER (WHERE assignment_status = 'assigned') = 1
+             FROM pool_ext.signalwire_phone_numbers"
+        )));
+        assert!(one::<bool>(&format!(
+            "SELECT array_agg(lead_id::text ORDER BY lead_id) = ARRAY['{LEAD_A}', '{LEAD_B}']
+                    AND bool_and(reason = 'expired')
+             FROM pool_ext.phone_number_ledger WHERE event = 'released'"
+        )));
+        // The released lead can be assigned again (it no longer holds a number).
+        run(&format!(
+            "SELECT pool_ext.assign_phone_number('Expiry', '{LEAD_A}')"
+        ));
+    }
+
+    #[pg_test]
+    fn release_respects_max_rows_across_batches() {
+        run("INSERT INTO pool_ext.signalwire_phone_numbers
+                 (vapi_phone_number_id, number, assigned_broker_company, assignment_status,
+                  currently_assigned_to, assigned_at, release_at)
+             SELECT 'Backlog-' || i, '+1555209' || lpad(i::text, 4, '0'), 'Backlog', 'assigned',
+                    gen_random_uuid(), now() - interval '1 day', now() - interval '1 hour'
+             FROM generate_series(1, 2500) AS i");
+        assert_eq!(
+            one::<i64>("SELECT pool_ext.release_expired_phone_numbers(1200)"),
+            1200
+        );
+        assert_eq!(
+            one::<i64>("SELECT pool_ext.release_expired_phone_numbers()"),
+            1300
+        );
+        assert_eq!(
+            one::<i64>(
+                "SELECT count(*) FROM pool_ext.phone_number_ledger WHERE event = 'released'"
+            ),
+            2500
+        );
+    }
+
+    #[pg_test]
+    fn the_table_rejects_impossible_states() {
+        pool("Guarded", 110, 1);
+        for (sql, constraint) in [
+            ("INSERT INTO pool_ext.signalwire_phone_numbers (vapi_phone_number_id, number, assigned_broker_company)
+              VALUES ('bad-1', '4155550100', 'Guarded')", "signalwire_phone_numbers_number_check"),
+            ("INSERT INTO pool_ext.signalwire_phone_numbers (vapi_phone_number_id, number, assigned_broker_company)
+              VALUES ('bad-2', '+15551100001', 'Guarded')", "signalwire_phone_numbers_number_key"),
+            ("UPDATE pool_ext.signalwire_phone_numbers SET assignment_status = 'assigned'",
+             "signalwire_phone_numbers_hold_consistent"),
+            ("UPDATE pool_ext.signalwire_phone_numbers SET currently_assigned_to = gen_random_uuid()",
+             "signalwire_phone_numbers_hold_consistent"),
+            ("UPDATE pool_ext.signalwire_phone_numbers SET status = 'retired'",
+             "signalwire_phone_numbers_status_check"),
+        ] {
+            let err = error_of(sql);
+            assert!(err.contains(constraint), "{sql}: {err}");
+        }
+    }
+
+    #[pg_test]
+    fn the_ledger_is_append_only() {
+        pool("Ledger", 111, 1);
+        run(&format!(
+            "SELECT pool_ext.assign_phone_number('Ledger', '{LEAD_A}')"
+        ));
+        for sql in [
+            "UPDATE pool_ext.phone_number_ledger SET reason = 'x'",
+            "DELETE FROM pool_ext.phone_number_ledger",
+            "TRUNCATE pool_ext.phone_number_ledger",
+        ] {
+            let err = error_of(sql);
+            assert!(
+                err.starts_with("42501|phone_number_ledger is append-only"),
+                "{sql}: {err}"
+            );
+        }
+    }
+
+    #[pg_test]
+    fn api_functions_pin_search_path_and_are_not_granted_to_public() {
+        let pinned = one::<i64>(
+            "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname = 'pool_ext' AND p.proname IN ('assign_phone_number', 'release_expired_phone_numbers')
+               AND p.prosecdef AND p.proconfig @> ARRAY['search_path=pg_catalog, pool_ext, pg_temp']
+               AND NOT has_function_privilege('public', p.oid, 'EXECUTE')",
+        );
+        assert_eq!(pinned, 2);
+    }
+
+    #[pg_test]
+    fn tables_and_sequence_are_marked_for_pg_dump() {
+        let dumped = one::<String>(
+            "SELECT string_agg(c.relname, ',' ORDER BY c.relname)
+             FROM pg_extension e, unnest(e.extconfig) AS cfg(oid) JOIN pg_class c ON c.oid = cfg.oid
+             WHERE e.extname = 'pool_ext'",
+        );
+        assert_eq!(
+            dumped,
+            "phone_number_ledger,phone_number_ledger_id_seq,signalwire_phone_numbers"
+        );
+    }
+}

@@ -1,0 +1,45 @@
+//! Prepared SPI statements, planned once per backend and reused by every later call.
+//!
+//! The API functions run the same few statements over and over; planning them on each call
+//! would cost more than executing them. Postgres' plan cache re-plans a kept statement by
+//! itself when the tables it uses change (for example after DROP and CREATE EXTENSION).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use pgrx::pg_sys::{self, PgOid};
+use pgrx::spi::{OwnedPreparedStatement, SpiClient};
+
+use crate::errors::spi;
+
+/// A statement the extension runs: its text and the types of its parameters.
+pub struct Statement {
+    pub sql: &'static str,
+    pub arg_types: &'static [pg_sys::Oid],
+}
+
+thread_local! {
+    // A backend is single-threaded, so this is one cache per connection.
+    static PLANS: RefCell<HashMap<&'static str, Rc<OwnedPreparedStatement>>> =
+        RefCell::new(HashMap::new());
+}
+
+/// The kept plan of `statement`, preparing it on first use in this backend.
+pub fn plan(client: &SpiClient<'_>, statement: &Statement) -> Rc<OwnedPreparedStatement> {
+    if let Some(found) = PLANS.with(|plans| plans.borrow().get(statement.sql).cloned()) {
+        return found;
+    }
+    let arg_types: Vec<PgOid> = statement
+        .arg_types
+        .iter()
+        .map(|oid| PgOid::from(*oid))
+        .collect();
+    let prepared = Rc::new(spi(client.prepare_mut(statement.sql, &arg_types), "prepare").keep());
+    PLANS.with(|plans| {
+        plans
+            .borrow_mut()
+            .insert(statement.sql, Rc::clone(&prepared))
+    });
+    prepared
+}

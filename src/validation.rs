@@ -1,0 +1,143 @@
+//! Argument checks and name matching: plain Rust, no database.
+
+use crate::errors::PoolError;
+
+/// A required text argument: not NULL, not blank. The value is returned untouched, because
+/// company names are matched exactly, as the CRM stores them.
+pub fn required_text<'a>(
+    value: Option<&'a str>,
+    argument: &'static str,
+) -> Result<&'a str, PoolError> {
+    match value {
+        None => Err(PoolError::NullArgument { argument }),
+        Some(v) if v.trim().is_empty() => Err(PoolError::BlankArgument { argument }),
+        Some(v) => Ok(v),
+    }
+}
+
+/// A required argument of any type: not NULL.
+pub fn required<T>(value: Option<T>, argument: &'static str) -> Result<T, PoolError> {
+    value.ok_or(PoolError::NullArgument { argument })
+}
+
+/// A positive row count or batch size.
+pub fn positive(value: i64, argument: &'static str) -> Result<i64, PoolError> {
+    if value > 0 {
+        Ok(value)
+    } else {
+        Err(PoolError::NonPositiveLimit { argument, value })
+    }
+}
+
+/// The known company a mistyped name most likely meant: the same name up to case and white
+/// space, or else the one within a small edit distance. `None` when nothing is close.
+pub fn closest_company<'a, I>(wanted: &str, known: I) -> Option<String>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    let wanted_key = comparable(wanted);
+    // Allow about one typo per four characters, at least one and at most three.
+    let budget = (wanted_key.chars().count() / 4).clamp(1, 3);
+    known
+        .into_iter()
+        .filter(|name| *name != wanted)
+        .map(|name| (levenshtein(&wanted_key, &comparable(name)), name))
+        .filter(|(distance, _)| *distance <= budget)
+        .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)))
+        .map(|(_, name)| name.to_string())
+}
+
+/// Lower case with runs of white space folded to one space and the ends trimmed.
+fn comparable(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// Edit distance in characters (insertions, deletions, substitutions).
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        current[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_text_rejects_null_and_blank_and_keeps_the_value_exact() {
+        assert_eq!(
+            required_text(None, "company"),
+            Err(PoolError::NullArgument {
+                argument: "company"
+            })
+        );
+        for blank in ["", " ", "\t\n "] {
+            assert_eq!(
+                required_text(Some(blank), "company"),
+                Err(PoolError::BlankArgument {
+                    argument: "company"
+                })
+            );
+        }
+        assert_eq!(required_text(Some(" Acme "), "company"), Ok(" Acme "));
+    }
+
+    #[test]
+    fn positive_rejects_zero_and_negative() {
+        assert_eq!(positive(1, "n"), Ok(1));
+        assert!(positive(0, "n").is_err());
+        assert!(positive(-5, "n").is_err());
+    }
+
+    #[test]
+    fn closest_company_finds_case_space_and_typo_variants() {
+        let known = ["Acme Realty", "Blue Sky Brokers", "Northwind"];
+        assert_eq!(
+            closest_company("acme realty", known).as_deref(),
+            Some("Acme Realty")
+        );
+        assert_eq!(
+            closest_company("Acme  Realty ", known).as_deref(),
+            Some("Acme Realty")
+        );
+        assert_eq!(
+            closest_company("Acme Realy", known).as_deref(),
+            Some("Acme Realty")
+        );
+        assert_eq!(
+            closest_company("Blue Sky Broker", known).as_deref(),
+            Some("Blue Sky Brokers")
+        );
+        assert_eq!(closest_company("Contoso", known), None);
+        assert_eq!(closest_company("", known), None);
+    }
+
+    #[test]
+    fn closest_company_prefers_the_smallest_distance() {
+        let known = ["Acme One", "Acme Two", "acme one"];
+        assert_eq!(
+            closest_company("ACME ONE", known).as_deref(),
+            Some("Acme One")
+        );
+    }
+
+    #[test]
+    fn levenshtein_counts_edits() {
+        assert_eq!(levenshtein("", ""), 0);
+        assert_eq!(levenshtein("abc", ""), 3);
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("flaw", "lawn"), 2);
+    }
+}

@@ -1,0 +1,202 @@
+//! Shared harness for the multi-session tests: a private Postgres cluster (scripts/cluster.sh,
+//! as the `postgres` user), a template database with the extension, and one fresh database
+//! per test so tests running in parallel never see each other's rows.
+#![allow(dead_code)]
+
+use std::process::Command;
+use std::sync::OnceLock;
+
+use postgres::{Client, NoTls};
+pub use uuid::Uuid;
+
+pub struct Cluster {
+    host: String,
+    port: u16,
+    template: String,
+}
+
+static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+
+fn cluster() -> &'static Cluster {
+    CLUSTER.get_or_init(|| {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/cluster.sh");
+        let status = Command::new("bash")
+            .args([script, "start", "test"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "scripts/cluster.sh start test failed");
+        let out = Command::new("bash")
+            .args([script, "env", "test"])
+            .output()
+            .unwrap();
+        let env = String::from_utf8(out.stdout).unwrap();
+        let value = |key: &str| {
+            env.split_whitespace()
+                .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+                .unwrap_or_else(|| panic!("cluster.sh env printed no {key}"))
+                .to_string()
+        };
+        let template = format!("it_template_{}", env!("CARGO_CRATE_NAME"));
+        let cluster = Cluster {
+            host: value("PGHOST"),
+            port: value("PGPORT").parse().unwrap(),
+            template: template.clone(),
+        };
+        let mut admin = cluster.connect("postgres");
+        let available = admin
+            .query(
+                "SELECT 1 FROM pg_available_extensions WHERE name = 'pool_ext'",
+                &[],
+            )
+            .unwrap();
+        assert!(
+            !available.is_empty(),
+            "pool_ext is not installed into the system Postgres: run scripts/test.sh \
+             (or `cargo pgrx install`) first"
+        );
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {template} WITH (FORCE)"))
+            .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {template}"))
+            .unwrap();
+        let mut db = cluster.connect(&template);
+        db.batch_execute("CREATE EXTENSION pool_ext").unwrap();
+        drop(db);
+        cluster
+    })
+}
+
+impl Cluster {
+    fn connect(&self, dbname: &str) -> Client {
+        postgres::Config::new()
+            .host(&self.host)
+            .port(self.port)
+            .user("postgres")
+            .dbname(dbname)
+            .connect(NoTls)
+            .unwrap_or_else(|e| panic!("connect to {dbname}: {e}"))
+    }
+}
+
+/// A database of its own for one test, with pool_ext installed.
+pub struct TestDb {
+    name: String,
+}
+
+impl TestDb {
+    pub fn new(test: &str) -> TestDb {
+        let cluster = cluster();
+        let name = format!("it_{}_{test}", env!("CARGO_CRATE_NAME"));
+        let mut admin = cluster.connect("postgres");
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .unwrap();
+        admin
+            .batch_execute(&format!(
+                "CREATE DATABASE {name} TEMPLATE {}",
+                cluster.template
+            ))
+            .unwrap();
+        // What the README tells operators to do, so the API can be called unqualified.
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE {name} SET search_path = \"$user\", public, pool_ext"
+            ))
+            .unwrap();
+        TestDb { name }
+    }
+
+    /// A new session (connection) to this test's database.
+    pub fn session(&self) -> Client {
+        cluster().connect(&self.name)
+    }
+}
+
+/// Adds `n` active numbers to `company`: ids `<company>-<i>`, numbers +1<prefix><i>.
+pub fn load_pool(db: &mut Client, company: &str, prefix: u32, n: i32) {
+    db.execute(
+        "INSERT INTO signalwire_phone_numbers (vapi_phone_number_id, number, name, assigned_broker_company)
+         SELECT $1 || '-' || i, '+1' || $2::text || lpad(i::text, 5, '0'), 'Line ' || i, $1
+         FROM generate_series(1, $3) AS i",
+        &[&company, &prefix.to_string(), &n],
+    )
+    .unwrap();
+}
+
+/// `assign_phone_number` as n8n calls it: unqualified, with query parameters.
+pub fn assign(db: &mut Client, company: &str, lead: &Uuid) -> Result<String, postgres::Error> {
+    db.query_one(
+        "SELECT * FROM assign_phone_number($1, $2)",
+        &[&company, lead],
+    )
+    .map(|row| row.get("vapi_phone_number_id"))
+}
+
+/// The SQLSTATE of a failed call.
+pub fn sqlstate(e: &postgres::Error) -> String {
+    e.code()
+        .map(|c| c.code().to_string())
+        .unwrap_or_else(|| format!("no SQLSTATE: {e}"))
+}
+
+/// A deterministic lead id: `lead(7, 3)` = 00000007-0000-0000-0000-000000000003.
+pub fn lead(group: u32, n: u32) -> Uuid {
+    Uuid::from_u64_pair(u64::from(group) << 32, u64::from(n))
+}
+
+pub fn count(db: &mut Client, sql: &str) -> i64 {
+    db.query_one(sql, &[]).unwrap().get(0)
+}
+
+/// The invariants that must hold whatever happened: read from the ledger's history, not only
+/// from the final state.
+pub fn assert_pool_invariants(db: &mut Client) {
+    // Per number, ledger events alternate assigned, released, assigned, ... starting with
+    // assigned: no number was ever held by two leads at once.
+    let overlaps = count(
+        db,
+        "SELECT count(*) FROM (
+             SELECT event, lag(event) OVER (PARTITION BY vapi_phone_number_id ORDER BY id) AS previous
+             FROM phone_number_ledger) AS history
+         WHERE event = previous OR (previous IS NULL AND event <> 'assigned')",
+    );
+    assert_eq!(
+        overlaps, 0,
+        "a number was assigned twice without a release in between"
+    );
+    // Each release names the lead the preceding assignment named.
+    let mismatched = count(
+        db,
+        "SELECT count(*) FROM (
+             SELECT event, lead_id, lag(lead_id) OVER (PARTITION BY vapi_phone_number_id ORDER BY id) AS holder
+             FROM phone_number_ledger) AS history
+         WHERE event = 'released' AND lead_id <> holder",
+    );
+    assert_eq!(
+        mismatched, 0,
+        "a release named another lead than the holder"
+    );
+    // The final state agrees with the ledger: a number is held exactly when its last event is
+    // an assignment, and by that assignment's lead.
+    let disagreeing = count(
+        db,
+        "SELECT count(*) FROM signalwire_phone_numbers AS pool
+         LEFT JOIN LATERAL (
+             SELECT event, lead_id FROM phone_number_ledger AS l
+             WHERE l.vapi_phone_number_id = pool.vapi_phone_number_id ORDER BY id DESC LIMIT 1
+         ) AS last ON true
+         WHERE (pool.assignment_status = 'assigned')
+               IS DISTINCT FROM (last.event IS NOT DISTINCT FROM 'assigned')
+            OR (pool.assignment_status = 'assigned' AND pool.currently_assigned_to <> last.lead_id)",
+    );
+    assert_eq!(disagreeing, 0, "pool state and ledger disagree");
+    let double_holders = count(
+        db,
+        "SELECT count(*) FROM (
+             SELECT currently_assigned_to FROM signalwire_phone_numbers
+             WHERE currently_assigned_to IS NOT NULL
+             GROUP BY currently_assigned_to, assigned_broker_company HAVING count(*) > 1) AS d",
+    );
+    assert_eq!(double_holders, 0, "a lead holds two numbers of one company");
+}
