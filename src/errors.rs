@@ -102,6 +102,7 @@ impl PoolError {
     }
 
     /// Raise this error in Postgres: aborts the statement and the caller's transaction.
+    #[track_caller]
     pub fn raise(self, function: &'static str) -> ! {
         let mut report = ErrorReport::new(self.sqlstate(), self.message(), function);
         if let Some(detail) = self.detail() {
