@@ -63,7 +63,10 @@ fsync = on
 CONF
     fi
     if ! running; then
-      as_postgres "$bindir/pg_ctl" -D "$data" -l "$base/server.log" -w -t 60 start >/dev/null
+      # Started from a test run, the server would inherit RUST_BACKTRACE, and pgrx would then
+      # append Rust backtraces to error details; a production server has none of that.
+      as_postgres env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE \
+        "$bindir/pg_ctl" -D "$data" -l "$base/server.log" -w -t 60 start >/dev/null
     fi
     ;;
   *)

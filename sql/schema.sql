@@ -5,7 +5,8 @@
 CREATE TABLE signalwire_phone_numbers (
     vapi_phone_number_id     text PRIMARY KEY
                              CHECK (btrim(vapi_phone_number_id) <> ''),
-    number                   text NOT NULL UNIQUE
+    -- Unique, checked at the end of each statement so an import may swap two numbers.
+    number                   text NOT NULL UNIQUE DEFERRABLE INITIALLY IMMEDIATE
                              -- E.164: '+', a non-zero country digit, at most 15 digits in all.
                              CHECK (number ~ '^\+[1-9][0-9]{1,14}$'),
     name                     text,
@@ -45,14 +46,14 @@ CREATE UNIQUE INDEX idx_signalwire_pool_one_hold_per_lead
 -- Append-only history: one row per assignment and per release.
 CREATE TABLE phone_number_ledger (
     id                   bigserial PRIMARY KEY,
-    event                text NOT NULL CHECK (event IN ('assigned', 'released')),
+    event                text NOT NULL CHECK (event IN ('assigned', 'outcome', 'released')),
     vapi_phone_number_id text NOT NULL,
     number               text NOT NULL,
     broker_company       text NOT NULL,
     lead_id              uuid NOT NULL,
     occurred_at          timestamptz NOT NULL DEFAULT now(),
-    release_at           timestamptz,   -- the hold's scheduled end, for 'assigned' rows
-    reason               text NOT NULL, -- why: 'assign', 'expired', ...
+    release_at           timestamptz,   -- the hold's scheduled end, for 'assigned' and 'outcome' rows
+    reason               text NOT NULL, -- why: 'assign', 'expired', 'manual', or the call outcome
     actor                text NOT NULL DEFAULT session_user
 );
 
@@ -63,6 +64,9 @@ CREATE INDEX idx_phone_number_ledger_number_time
     ON phone_number_ledger (vapi_phone_number_id, occurred_at);
 CREATE INDEX idx_phone_number_ledger_lead
     ON phone_number_ledger (lead_id);
+-- "Who held +1... at time T": inbound callbacks are looked up by the phone number.
+CREATE INDEX idx_phone_number_ledger_phone_time
+    ON phone_number_ledger (number, occurred_at);
 
 -- The ledger is history: rows are added, never changed or removed.
 CREATE FUNCTION phone_number_ledger_is_append_only() RETURNS trigger
@@ -81,11 +85,93 @@ CREATE TRIGGER phone_number_ledger_no_truncate
     BEFORE TRUNCATE ON phone_number_ledger
     FOR EACH STATEMENT EXECUTE FUNCTION phone_number_ledger_is_append_only();
 
+-- Per-company hold rules. A NULL column means "the default", which company_policy() supplies.
+CREATE TABLE company_policies (
+    company     text PRIMARY KEY CHECK (btrim(company) <> ''),
+    retention   interval CHECK (retention > interval '0'),    -- default 18 hours
+    booked_hold interval CHECK (booked_hold > interval '0'),  -- default 24 hours
+    time_zone   text,                                         -- default 'UTC'
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+
+COMMENT ON TABLE company_policies IS
+    'Per-company hold rules; change them with set_company_policy(). NULL means the default.';
+
+-- The effective policy of any company, defaults included: the one place the defaults live.
+-- Plain SQL without SET options so the planner inlines it into the statements that use it.
+CREATE FUNCTION company_policy(company text)
+RETURNS TABLE (retention interval, booked_hold interval, time_zone text)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce(p.retention, interval '18 hours'),
+           coalesce(p.booked_hold, interval '24 hours'),
+           coalesce(p.time_zone, 'UTC')
+    FROM (SELECT) AS one
+    LEFT JOIN @extschema@.company_policies AS p ON p.company OPERATOR(pg_catalog.=) $1
+$$;
+
+-- The first instant of the day after `instant`'s local day in `time_zone`. Postgres' time-zone
+-- database makes this right on days of 23 or 25 hours.
+CREATE FUNCTION local_day_end(instant timestamptz, time_zone text) RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT (pg_catalog.date_trunc('day', $1 AT TIME ZONE $2) OPERATOR(pg_catalog.+) interval '1 day')
+           AT TIME ZONE $2
+$$;
+
+-- The operator's CRM tables, when registered with register_crm_tables(): at most one row.
+CREATE TABLE crm_tables (
+    singleton     boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    leads         regclass NOT NULL,
+    interactions  regclass NOT NULL,
+    registered_at timestamptz NOT NULL DEFAULT now()
+);
+
+COMMENT ON TABLE crm_tables IS
+    'CRM tables that assign_phone_number also updates; set with register_crm_tables().';
+
 -- Nobody but the owner touches the tables directly; callers get EXECUTE on the API.
-REVOKE ALL ON signalwire_phone_numbers, phone_number_ledger FROM PUBLIC;
+REVOKE ALL ON signalwire_phone_numbers, phone_number_ledger, company_policies, crm_tables FROM PUBLIC;
 REVOKE ALL ON SEQUENCE phone_number_ledger_id_seq FROM PUBLIC;
 
 -- Extension tables are skipped by pg_dump unless marked as configuration.
 SELECT pg_catalog.pg_extension_config_dump('signalwire_phone_numbers', '');
 SELECT pg_catalog.pg_extension_config_dump('phone_number_ledger', '');
 SELECT pg_catalog.pg_extension_config_dump('phone_number_ledger_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('company_policies', '');
+SELECT pg_catalog.pg_extension_config_dump('crm_tables', '');
+
+-- Changes made with plain SQL instead of the API (the original guide's force release, an
+-- INSERT of a held number) still reach the ledger, so its history stays whole. The API writes
+-- its own, more precise ledger rows and marks its calls with pool_ext.in_api (set on its
+-- functions), so these triggers skip them without running.
+CREATE FUNCTION signalwire_phone_numbers_log_direct_change() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.currently_assigned_to IS NOT NULL THEN
+        INSERT INTO phone_number_ledger (event, vapi_phone_number_id, number, broker_company, lead_id, reason)
+        VALUES ('released', OLD.vapi_phone_number_id, OLD.number, OLD.assigned_broker_company,
+                OLD.currently_assigned_to, 'direct ' || lower(TG_OP));
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') AND NEW.currently_assigned_to IS NOT NULL THEN
+        INSERT INTO phone_number_ledger (event, vapi_phone_number_id, number, broker_company, lead_id, release_at, reason)
+        VALUES ('assigned', NEW.vapi_phone_number_id, NEW.number, NEW.assigned_broker_company,
+                NEW.currently_assigned_to, NEW.release_at, 'direct ' || lower(TG_OP));
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER signalwire_phone_numbers_direct_update
+    AFTER UPDATE ON signalwire_phone_numbers FOR EACH ROW
+    WHEN (OLD.currently_assigned_to IS DISTINCT FROM NEW.currently_assigned_to
+          AND current_setting('pool_ext.in_api', true) IS DISTINCT FROM 'on')
+    EXECUTE FUNCTION signalwire_phone_numbers_log_direct_change();
+CREATE TRIGGER signalwire_phone_numbers_direct_insert
+    AFTER INSERT ON signalwire_phone_numbers FOR EACH ROW
+    WHEN (NEW.currently_assigned_to IS NOT NULL
+          AND current_setting('pool_ext.in_api', true) IS DISTINCT FROM 'on')
+    EXECUTE FUNCTION signalwire_phone_numbers_log_direct_change();
+CREATE TRIGGER signalwire_phone_numbers_direct_delete
+    AFTER DELETE ON signalwire_phone_numbers FOR EACH ROW
+    WHEN (OLD.currently_assigned_to IS NOT NULL
+          AND current_setting('pool_ext.in_api', true) IS DISTINCT FROM 'on')
+    EXECUTE FUNCTION signalwire_phone_numbers_log_direct_change();

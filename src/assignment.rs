@@ -5,10 +5,10 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
+use crate::crm::{self, CrmTables};
 use crate::errors::{spi, PoolError};
-use crate::holds::DEFAULT_HOLD_HOURS;
 use crate::plans::{plan, Statement};
-use crate::validation::{closest_company, required, required_text};
+use crate::validation::{closest_name, optional_text, required, required_text};
 
 const FUNCTION: &str = "assign_phone_number";
 
@@ -21,12 +21,13 @@ const LOCK_LEAD: Statement = Statement {
 };
 
 /// One statement: return the lead's existing hold, or else claim the least recently assigned
-/// available active number (skipping rows other transactions have locked), mark it held and
-/// write the ledger row.
+/// available active number (skipping rows other transactions have locked), hold it for the
+/// company's retention and write the ledger row. Also says whether CRM tables are registered.
 const CLAIM: Statement = Statement {
     sql: "
 WITH held AS (
-    SELECT vapi_phone_number_id, number, name, assigned_broker_company, assigned_at, release_at
+    SELECT vapi_phone_number_id, number, name, assigned_broker_company, assigned_at, release_at,
+           true AS reused
     FROM signalwire_phone_numbers
     WHERE currently_assigned_to = $2 AND assigned_broker_company = $1
 ), candidate AS (
@@ -44,23 +45,23 @@ WITH held AS (
     SET assignment_status        = 'assigned',
         currently_assigned_to    = $2,
         assigned_at              = now(),
-        release_at               = now() + make_interval(hours => $3),
+        release_at               = now() + (SELECT retention FROM company_policy($1)),
         last_call_outcome        = NULL,
         appointment_scheduled_at = NULL
     FROM candidate
     WHERE pool.vapi_phone_number_id = candidate.vapi_phone_number_id
     RETURNING pool.vapi_phone_number_id, pool.number, pool.name, pool.assigned_broker_company,
-              pool.assigned_at, pool.release_at
+              pool.assigned_at, pool.release_at, false AS reused
 ), logged AS (
     INSERT INTO phone_number_ledger
         (event, vapi_phone_number_id, number, broker_company, lead_id, release_at, reason)
     SELECT 'assigned', vapi_phone_number_id, number, assigned_broker_company, $2, release_at, 'assign'
     FROM claimed
 )
-SELECT * FROM held
-UNION ALL
-SELECT * FROM claimed",
-    arg_types: &[pg_sys::TEXTOID, pg_sys::UUIDOID, pg_sys::INT4OID],
+SELECT hold.*, crm.leads::text, crm.interactions::text
+FROM (SELECT * FROM held UNION ALL SELECT * FROM claimed) AS hold
+LEFT JOIN crm_tables AS crm ON true",
+    arg_types: &[pg_sys::TEXTOID, pg_sys::UUIDOID],
 };
 
 /// Counts that explain why nothing could be claimed. Only runs on the failure path.
@@ -87,13 +88,15 @@ type AssignedRow = (
 );
 
 /// Assign a caller number of `company` to `lead` and return it. If the lead already holds a
-/// number of that company, that hold is returned unchanged. Runs in the caller's transaction:
-/// a rollback undoes the hold and its ledger row together.
+/// number of that company, that hold is returned unchanged. `customer_phone`, the lead's own
+/// phone, is recorded in the CRM interaction. Runs in the caller's transaction: a rollback
+/// undoes the hold, its ledger row and the CRM rows together.
 #[pg_extern(volatile, security_definer, parallel_unsafe)]
 #[search_path(pg_catalog, @extschema@, pg_temp)]
 fn assign_phone_number(
     company: Option<&str>,
     lead: Option<pgrx::Uuid>,
+    customer_phone: default!(Option<&str>, "NULL"),
 ) -> TableIterator<
     'static,
     (
@@ -105,26 +108,23 @@ fn assign_phone_number(
         name!(release_at, TimestampWithTimeZone),
     ),
 > {
-    let (company, lead) = match validate(company, lead) {
-        Ok(args) => args,
-        Err(e) => e.raise(FUNCTION),
-    };
-    let row = Spi::connect_mut(|client| claim(client, company, lead))
-        .unwrap_or_else(|e| e.raise(FUNCTION));
-    TableIterator::once(row)
+    let result = (|| {
+        let company = required_text(company, "company")?;
+        let lead = required(lead, "lead")?;
+        let customer_phone = optional_text(customer_phone, "customer_phone", MAX_CUSTOMER_PHONE)?;
+        Spi::connect_mut(|client| claim(client, company, lead, customer_phone))
+    })();
+    TableIterator::once(result.unwrap_or_else(|e| e.raise(FUNCTION)))
 }
 
-fn validate(
-    company: Option<&str>,
-    lead: Option<pgrx::Uuid>,
-) -> Result<(&str, pgrx::Uuid), PoolError> {
-    Ok((required_text(company, "company")?, required(lead, "lead")?))
-}
+/// Longer than any phone number however it is written; keeps junk out of the CRM.
+const MAX_CUSTOMER_PHONE: usize = 32;
 
 fn claim(
     client: &mut SpiClient<'_>,
     company: &str,
     lead: pgrx::Uuid,
+    customer_phone: Option<&str>,
 ) -> Result<AssignedRow, PoolError> {
     let key: [DatumWithOid; 2] = [company.into(), lead.into()];
     spi(
@@ -132,21 +132,41 @@ fn claim(
         FUNCTION,
     );
 
-    let args: [DatumWithOid; 3] = [company.into(), lead.into(), DEFAULT_HOLD_HOURS.into()];
-    let rows = spi(client.update(&*plan(client, &CLAIM), None, &args), FUNCTION);
-    if let Some(row) = rows.into_iter().next() {
-        let column = |i| spi(row.get::<String>(i), FUNCTION).expect("NOT NULL column");
-        let time = |i| spi(row.get::<TimestampWithTimeZone>(i), FUNCTION).expect("set on a hold");
-        return Ok((
-            column(1),
-            column(2),
-            spi(row.get::<String>(3), FUNCTION),
-            column(4),
-            time(5),
-            time(6),
-        ));
+    let rows = spi(client.update(&*plan(client, &CLAIM), None, &key), FUNCTION);
+    let Some(row) = rows.into_iter().next() else {
+        return Err(why_nothing_was_claimed(client, company));
+    };
+    let text = |i| spi(row.get::<String>(i), FUNCTION);
+    let time = |i| spi(row.get::<TimestampWithTimeZone>(i), FUNCTION).expect("set on a hold");
+    let assigned: AssignedRow = (
+        text(1).expect("NOT NULL"),
+        text(2).expect("NOT NULL"),
+        text(3),
+        text(4).expect("NOT NULL"),
+        time(5),
+        time(6),
+    );
+    let reused = spi(row.get::<bool>(7), FUNCTION).unwrap_or(true);
+    if let (false, Some(leads), Some(interactions)) = (reused, text(8), text(9)) {
+        let (id, number, _, company, assigned_at, _) = &assigned;
+        let assignment = crm::Assignment {
+            lead,
+            vapi_phone_number_id: id,
+            number,
+            company,
+            customer_phone,
+            assigned_at: *assigned_at,
+        };
+        crm::track(
+            client,
+            &CrmTables {
+                leads,
+                interactions,
+            },
+            &assignment,
+        )?;
     }
-    Err(why_nothing_was_claimed(client, company))
+    Ok(assigned)
 }
 
 /// Tell an unknown company (a configuration mistake) from an exhausted pool (a capacity one).
@@ -163,7 +183,7 @@ fn why_nothing_was_claimed(client: &mut SpiClient<'_>, company: &str) -> PoolErr
             .into_iter()
             .filter_map(|row| spi(row.get::<String>(1), FUNCTION))
             .collect::<Vec<_>>();
-        let closest = closest_company(company, names.iter().map(String::as_str));
+        let closest = closest_name(company, names.iter().map(String::as_str));
         return PoolError::UnknownCompany {
             company: company.to_string(),
             closest,

@@ -4,6 +4,17 @@
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
 
+use crate::holds::Outcome;
+
+/// 'a', 'b', 'c'
+fn quoted_list(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|i| format!("'{i}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// An error raised by the pool_ext API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PoolError {
@@ -23,18 +34,78 @@ pub enum PoolError {
         inactive: i64,
         total: i64,
     },
+    /// A text argument longer than allowed.
+    TooLong { argument: &'static str, max: usize },
     /// A batch size or row limit that is not a positive number.
     NonPositiveLimit { argument: &'static str, value: i64 },
+    /// `record_call_outcome` got an outcome it does not know.
+    UnknownOutcome { given: String },
+    /// An appointment time passed with an outcome other than booked.
+    AppointmentNotExpected { outcome: &'static str },
+    /// A booked appointment at or before now.
+    AppointmentInPast,
+    /// A booked appointment more than a year ahead.
+    AppointmentTooFar,
+    /// The lead holds no number (of the given company).
+    NoHold {
+        lead: String,
+        company: Option<String>,
+    },
+    /// The lead holds numbers of several companies and no company was named.
+    AmbiguousHold {
+        lead: String,
+        companies: Vec<String>,
+    },
+    /// A policy interval that is not positive or is longer than 30 days.
+    InvalidPolicyHold {
+        argument: &'static str,
+        given: String,
+    },
+    /// A time zone name Postgres does not know.
+    UnknownTimeZone {
+        given: String,
+        closest: Option<String>,
+    },
+    /// No number has this vapi_phone_number_id.
+    UnknownNumber { id: String },
+    /// The number is held by a lead, so it cannot be moved to another company now.
+    NumberHeld {
+        id: String,
+        lead: String,
+        release_at: String,
+    },
+    /// An entry of an imported document is invalid; `path` is like `numbers[3].number`.
+    InvalidImport { path: String, problem: String },
+    /// A registered CRM table lacks columns the tracking needs.
+    CrmColumnsMissing { table: String, missing: Vec<String> },
+    /// The CRM leads table has no row for the lead being assigned.
+    CrmLeadMissing { table: String, lead: String },
 }
 
 impl PoolError {
     pub fn sqlstate(&self) -> PgSqlErrorCode {
+        use PgSqlErrorCode::*;
         match self {
-            PoolError::NullArgument { .. } => PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, // 22004
-            PoolError::BlankArgument { .. } => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, // 22023
-            PoolError::UnknownCompany { .. } => PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT, // 42704
-            PoolError::PoolExhausted { .. } => PgSqlErrorCode::ERRCODE_INSUFFICIENT_RESOURCES, // 53000
-            PoolError::NonPositiveLimit { .. } => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, // 22023
+            PoolError::NullArgument { .. } => ERRCODE_NULL_VALUE_NOT_ALLOWED, // 22004
+            PoolError::BlankArgument { .. }
+            | PoolError::NonPositiveLimit { .. }
+            | PoolError::TooLong { .. }
+            | PoolError::UnknownOutcome { .. }
+            | PoolError::AppointmentNotExpected { .. }
+            | PoolError::AppointmentInPast
+            | PoolError::AppointmentTooFar
+            | PoolError::InvalidPolicyHold { .. }
+            | PoolError::UnknownTimeZone { .. }
+            | PoolError::InvalidImport { .. } => ERRCODE_INVALID_PARAMETER_VALUE, // 22023
+            PoolError::UnknownCompany { .. } | PoolError::UnknownNumber { .. } => {
+                ERRCODE_UNDEFINED_OBJECT // 42704
+            }
+            PoolError::PoolExhausted { .. } => ERRCODE_INSUFFICIENT_RESOURCES, // 53000
+            PoolError::NoHold { .. } => ERRCODE_NO_DATA_FOUND,                 // P0002
+            PoolError::AmbiguousHold { .. } => ERRCODE_CARDINALITY_VIOLATION,  // 21000
+            PoolError::NumberHeld { .. } => ERRCODE_OBJECT_IN_USE,             // 55006
+            PoolError::CrmColumnsMissing { .. } => ERRCODE_UNDEFINED_COLUMN,   // 42703
+            PoolError::CrmLeadMissing { .. } => ERRCODE_FOREIGN_KEY_VIOLATION, // 23503
         }
     }
 
@@ -50,6 +121,54 @@ impl PoolError {
             }
             PoolError::NonPositiveLimit { argument, value } => {
                 format!("{argument} must be a positive number, got {value}")
+            }
+            PoolError::TooLong { argument, max } => {
+                format!("{argument} must be at most {max} characters")
+            }
+            PoolError::UnknownOutcome { given } => format!(
+                "Unknown call outcome '{given}'; valid outcomes are {}",
+                Outcome::valid_list()
+            ),
+            PoolError::AppointmentNotExpected { outcome } => {
+                format!("appointment_at applies only to the outcome 'booked', not '{outcome}'")
+            }
+            PoolError::AppointmentInPast => "appointment_at must be in the future".into(),
+            PoolError::AppointmentTooFar => "appointment_at is more than a year ahead".into(),
+            PoolError::NoHold {
+                lead,
+                company: None,
+            } => {
+                format!("Lead {lead} holds no phone number")
+            }
+            PoolError::NoHold {
+                lead,
+                company: Some(company),
+            } => {
+                format!("Lead {lead} holds no phone number of '{company}'")
+            }
+            PoolError::AmbiguousHold { lead, companies } => format!(
+                "Lead {lead} holds numbers of {} companies: {}",
+                companies.len(),
+                quoted_list(companies)
+            ),
+            PoolError::InvalidPolicyHold { argument, given } => {
+                format!("{argument} must be longer than 0 and at most 30 days, got '{given}'")
+            }
+            PoolError::UnknownTimeZone { given, .. } => {
+                format!("Unknown time zone '{given}'")
+            }
+            PoolError::UnknownNumber { id } => {
+                format!("No phone number with vapi_phone_number_id '{id}'")
+            }
+            PoolError::NumberHeld { id, lead, .. } => {
+                format!("Phone number '{id}' is held by lead {lead}")
+            }
+            PoolError::InvalidImport { path, problem } => format!("{path}: {problem}"),
+            PoolError::CrmColumnsMissing { table, missing } => {
+                format!("Table {table} does not fit: {}", missing.join("; "))
+            }
+            PoolError::CrmLeadMissing { table, lead } => {
+                format!("Lead {lead} is not in {table}")
             }
         }
     }
@@ -75,6 +194,9 @@ impl PoolError {
                 detail.push('.');
                 Some(detail)
             }
+            PoolError::NumberHeld { release_at, .. } => {
+                Some(format!("The hold ends at {release_at}."))
+            }
             _ => None,
         }
     }
@@ -98,6 +220,51 @@ impl PoolError {
                     .to_string(),
             ),
             PoolError::NonPositiveLimit { .. } => Some("Pass a number of 1 or more.".into()),
+            PoolError::TooLong { argument, .. } => Some(format!("Pass a shorter {argument}.")),
+            PoolError::UnknownOutcome { .. } => {
+                Some(format!("Pass one of: {}.", Outcome::valid_list()))
+            }
+            PoolError::AppointmentNotExpected { .. } => {
+                Some("Leave appointment_at NULL, or record the outcome 'booked'.".into())
+            }
+            PoolError::AppointmentInPast | PoolError::AppointmentTooFar => Some(
+                "Pass the appointment's start as a timestamptz with its time zone, \
+                 e.g. '2026-12-01 15:00 America/New_York'."
+                    .into(),
+            ),
+            PoolError::NoHold { .. } => Some(
+                "Assign a number first with assign_phone_number(); a hold ends at its \
+                 release_at and is then released."
+                    .into(),
+            ),
+            PoolError::AmbiguousHold { .. } => {
+                Some("Name the company: record_call_outcome(..., company => '...').".into())
+            }
+            PoolError::InvalidPolicyHold { .. } => {
+                Some("Pass an interval such as '18 hours' or '2 days'.".into())
+            }
+            PoolError::UnknownTimeZone { closest, .. } => Some(match closest {
+                Some(name) => format!(
+                    "Use a name from pg_timezone_names, e.g. 'America/New_York'. Did you mean '{name}'?"
+                ),
+                None => "Use a name from pg_timezone_names, e.g. 'America/New_York'.".into(),
+            }),
+            PoolError::UnknownNumber { .. } => Some(
+                "Check the id against pool_ext.signalwire_phone_numbers.vapi_phone_number_id.".into(),
+            ),
+            PoolError::NumberHeld { .. } => Some(
+                "Wait until the hold ends, or release it first with force_release_phone_number().".into(),
+            ),
+            PoolError::InvalidImport { .. } => Some(
+                "Fix that entry and import the document again; nothing was imported.".into(),
+            ),
+            PoolError::CrmColumnsMissing { .. } => Some(
+                "Add the missing columns (pool_ext never changes your tables), then register again."
+                    .into(),
+            ),
+            PoolError::CrmLeadMissing { .. } => Some(
+                "Create the lead before assigning it a number, or pass the lead's id as stored.".into(),
+            ),
         }
     }
 

@@ -2,33 +2,46 @@
 //!
 //! Modules, one per concern:
 //! - `assignment`: `assign_phone_number`, the atomic, row-locked, least-recently-used claim;
-//! - `release`: `release_expired_phone_numbers` and its batched procedure;
-//! - `holds`: how long holds last and how releases are batched (plain Rust);
+//! - `lifecycle`: call outcomes, releases (expired, batched, forced) and company policy;
+//! - `numbers`: importing the numbers document, retiring, reactivating and moving numbers;
+//! - `crm`: registering the CRM's tables and tracking assignments in them;
+//! - `holds`: the outcome rules and release batching (plain Rust);
 //! - `validation`: argument checks and company-name matching (plain Rust);
 //! - `errors`: every error a caller can see, with its SQLSTATE, message and hint;
 //! - `plans`: statements planned once per connection;
-//! - `sql/schema.sql`: the tables, constraints and indexes.
+//! - `sql/schema.sql`: the tables, constraints and indexes; `sql/monitoring.sql`: views.
 
 ::pgrx::pg_module_magic!(name, version);
 
 mod assignment;
+mod crm;
 mod errors;
 mod holds;
+mod lifecycle;
+mod numbers;
 mod plans;
-mod release;
 mod validation;
 
 #[cfg(any(test, feature = "pg_test"))]
 mod pg_tests;
 
 pgrx::extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
+pgrx::extension_sql_file!(
+    "../sql/monitoring.sql",
+    name = "monitoring",
+    requires = ["schema"]
+);
 
 pgrx::extension_sql!(
     r#"
 -- Callers get EXECUTE only when an operator grants it (see README: "Roles and grants").
-REVOKE ALL ON FUNCTION assign_phone_number(text, uuid) FROM PUBLIC;
-REVOKE ALL ON FUNCTION release_expired_phone_numbers(bigint) FROM PUBLIC;
-REVOKE ALL ON PROCEDURE release_expired_phone_numbers_in_batches(integer, bigint) FROM PUBLIC;
+REVOKE ALL ON ALL ROUTINES IN SCHEMA @extschema@ FROM PUBLIC;
+
+-- These write their own ledger rows; the marker tells the direct-change triggers to stay out.
+ALTER FUNCTION assign_phone_number(text, uuid, text) SET pool_ext.in_api = 'on';
+ALTER FUNCTION release_expired_phone_numbers(bigint) SET pool_ext.in_api = 'on';
+ALTER FUNCTION force_release_phone_number(text, text) SET pool_ext.in_api = 'on';
+ALTER FUNCTION record_call_outcome(uuid, text, timestamptz, text) SET pool_ext.in_api = 'on';
 "#,
     name = "grants",
     finalize,

@@ -102,7 +102,7 @@ $$;
         );
         assert_eq!(
             columns,
-            "company,lead,vapi_phone_number_id,number,name,assigned_broker_company,assigned_at,release_at"
+            "company,lead,customer_phone,vapi_phone_number_id,number,name,assigned_broker_company,assigned_at,release_at"
         );
     }
 
@@ -345,13 +345,31 @@ $$;
 
     #[pg_test]
     fn api_functions_pin_search_path_and_are_not_granted_to_public() {
-        let pinned = one::<i64>(
-            "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-             WHERE n.nspname = 'pool_ext' AND p.proname IN ('assign_phone_number', 'release_expired_phone_numbers')
-               AND p.prosecdef AND p.proconfig @> ARRAY['search_path=pg_catalog, pool_ext, pg_temp']
-               AND NOT has_function_privilege('public', p.oid, 'EXECUTE')",
+        // Every function a caller can reach runs with a pinned search_path, and none is
+        // executable by PUBLIC.
+        let unpinned = one::<String>(
+            "SELECT coalesce(string_agg(p.proname, ', ' ORDER BY p.proname), '')
+             FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname = 'pool_ext' AND p.prokind = 'f'
+               AND p.proname NOT IN ('company_policy', 'local_day_end')  -- inlined SQL helpers
+               AND NOT EXISTS (SELECT FROM unnest(p.proconfig) AS c WHERE c LIKE 'search_path=pg_catalog,%')
+               OR (n.nspname = 'pool_ext' AND p.prosecdef
+                   AND NOT p.proconfig @> ARRAY['search_path=pg_catalog, pool_ext, pg_temp'])",
         );
-        assert_eq!(pinned, 2);
+        assert_eq!(unpinned, "");
+        let public = one::<String>(
+            "SELECT coalesce(string_agg(p.proname, ', ' ORDER BY p.proname), '')
+             FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname = 'pool_ext' AND has_function_privilege('public', p.oid, 'EXECUTE')",
+        );
+        assert_eq!(public, "");
+        let definers = one::<i64>(
+            "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname = 'pool_ext' AND p.prosecdef
+               AND p.proname IN ('assign_phone_number', 'release_expired_phone_numbers',
+                                 'record_call_outcome', 'force_release_phone_number')",
+        );
+        assert_eq!(definers, 4);
     }
 
     #[pg_test]
@@ -363,7 +381,7 @@ $$;
         );
         assert_eq!(
             dumped,
-            "phone_number_ledger,phone_number_ledger_id_seq,signalwire_phone_numbers"
+            "company_policies,crm_tables,phone_number_ledger,phone_number_ledger_id_seq,signalwire_phone_numbers"
         );
     }
 }

@@ -20,26 +20,32 @@ pub struct Statement {
 }
 
 thread_local! {
-    // A backend is single-threaded, so this is one cache per connection.
-    static PLANS: RefCell<HashMap<&'static str, Rc<OwnedPreparedStatement>>> =
+    // A backend is single-threaded, so this is one cache per connection, keyed by SQL text.
+    static PLANS: RefCell<HashMap<String, Rc<OwnedPreparedStatement>>> =
         RefCell::new(HashMap::new());
 }
 
 /// The kept plan of `statement`, preparing it on first use in this backend.
 pub fn plan(client: &SpiClient<'_>, statement: &Statement) -> Rc<OwnedPreparedStatement> {
-    if let Some(found) = PLANS.with(|plans| plans.borrow().get(statement.sql).cloned()) {
+    plan_sql(client, statement.sql, statement.arg_types)
+}
+
+/// The kept plan of a statement whose text is built at run time (for example around the
+/// names of registered CRM tables); the same text reuses the same plan.
+pub fn plan_sql(
+    client: &SpiClient<'_>,
+    sql: &str,
+    arg_types: &[pg_sys::Oid],
+) -> Rc<OwnedPreparedStatement> {
+    if let Some(found) = PLANS.with(|plans| plans.borrow().get(sql).cloned()) {
         return found;
     }
-    let arg_types: Vec<PgOid> = statement
-        .arg_types
-        .iter()
-        .map(|oid| PgOid::from(*oid))
-        .collect();
-    let prepared = Rc::new(spi(client.prepare_mut(statement.sql, &arg_types), "prepare").keep());
+    let arg_types: Vec<PgOid> = arg_types.iter().map(|oid| PgOid::from(*oid)).collect();
+    let prepared = Rc::new(spi(client.prepare_mut(sql, &arg_types), "prepare").keep());
     PLANS.with(|plans| {
         plans
             .borrow_mut()
-            .insert(statement.sql, Rc::clone(&prepared))
+            .insert(sql.to_string(), Rc::clone(&prepared))
     });
     prepared
 }

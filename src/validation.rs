@@ -15,6 +15,21 @@ pub fn required_text<'a>(
     }
 }
 
+/// An optional text argument: NULL is fine, but a given value must not be blank or longer
+/// than `max` characters.
+pub fn optional_text<'a>(
+    value: Option<&'a str>,
+    argument: &'static str,
+    max: usize,
+) -> Result<Option<&'a str>, PoolError> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.trim().is_empty() => Err(PoolError::BlankArgument { argument }),
+        Some(v) if v.chars().count() > max => Err(PoolError::TooLong { argument, max }),
+        Some(v) => Ok(Some(v)),
+    }
+}
+
 /// A required argument of any type: not NULL.
 pub fn required<T>(value: Option<T>, argument: &'static str) -> Result<T, PoolError> {
     value.ok_or(PoolError::NullArgument { argument })
@@ -29,9 +44,20 @@ pub fn positive(value: i64, argument: &'static str) -> Result<i64, PoolError> {
     }
 }
 
-/// The known company a mistyped name most likely meant: the same name up to case and white
+/// Whether `number` is an E.164 phone number: '+', a non-zero first digit, 2 to 15 digits.
+/// Mirrors the CHECK constraint on signalwire_phone_numbers.number.
+pub fn is_e164(number: &str) -> bool {
+    let Some(digits) = number.strip_prefix('+') else {
+        return false;
+    };
+    (2..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
+/// The known name (a company, a time zone) a mistyped one most likely meant: the same name up to case and white
 /// space, or else the one within a small edit distance. `None` when nothing is close.
-pub fn closest_company<'a, I>(wanted: &str, known: I) -> Option<String>
+pub fn closest_name<'a, I>(wanted: &str, known: I) -> Option<String>
 where
     I: IntoIterator<Item = &'a str>,
 {
@@ -95,6 +121,23 @@ mod tests {
     }
 
     #[test]
+    fn optional_text_allows_null_but_not_blank_or_long() {
+        assert_eq!(optional_text(None, "p", 5), Ok(None));
+        assert_eq!(optional_text(Some("12345"), "p", 5), Ok(Some("12345")));
+        assert_eq!(
+            optional_text(Some(" "), "p", 5),
+            Err(PoolError::BlankArgument { argument: "p" })
+        );
+        assert_eq!(
+            optional_text(Some("123456"), "p", 5),
+            Err(PoolError::TooLong {
+                argument: "p",
+                max: 5
+            })
+        );
+    }
+
+    #[test]
     fn positive_rejects_zero_and_negative() {
         assert_eq!(positive(1, "n"), Ok(1));
         assert!(positive(0, "n").is_err());
@@ -102,35 +145,54 @@ mod tests {
     }
 
     #[test]
+    fn e164_accepts_valid_numbers_only() {
+        for ok in ["+14155550100", "+447911123456", "+12", "+123456789012345"] {
+            assert!(is_e164(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "+",
+            "14155550100",
+            "+04155550100",
+            "+1",
+            "+1234567890123456",
+            "+1 415 555 0100",
+            "+1-415-555-0100",
+            "+1415555010a",
+            "++14155550100",
+            "+\u{661}\u{664}\u{661}\u{665}",
+        ] {
+            assert!(!is_e164(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn closest_company_finds_case_space_and_typo_variants() {
         let known = ["Acme Realty", "Blue Sky Brokers", "Northwind"];
         assert_eq!(
-            closest_company("acme realty", known).as_deref(),
+            closest_name("acme realty", known).as_deref(),
             Some("Acme Realty")
         );
         assert_eq!(
-            closest_company("Acme  Realty ", known).as_deref(),
+            closest_name("Acme  Realty ", known).as_deref(),
             Some("Acme Realty")
         );
         assert_eq!(
-            closest_company("Acme Realy", known).as_deref(),
+            closest_name("Acme Realy", known).as_deref(),
             Some("Acme Realty")
         );
         assert_eq!(
-            closest_company("Blue Sky Broker", known).as_deref(),
+            closest_name("Blue Sky Broker", known).as_deref(),
             Some("Blue Sky Brokers")
         );
-        assert_eq!(closest_company("Contoso", known), None);
-        assert_eq!(closest_company("", known), None);
+        assert_eq!(closest_name("Contoso", known), None);
+        assert_eq!(closest_name("", known), None);
     }
 
     #[test]
     fn closest_company_prefers_the_smallest_distance() {
         let known = ["Acme One", "Acme Two", "acme one"];
-        assert_eq!(
-            closest_company("ACME ONE", known).as_deref(),
-            Some("Acme One")
-        );
+        assert_eq!(closest_name("ACME ONE", known).as_deref(), Some("Acme One"));
     }
 
     #[test]

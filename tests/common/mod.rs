@@ -158,7 +158,7 @@ pub fn assert_pool_invariants(db: &mut Client) {
         db,
         "SELECT count(*) FROM (
              SELECT event, lag(event) OVER (PARTITION BY vapi_phone_number_id ORDER BY id) AS previous
-             FROM phone_number_ledger) AS history
+             FROM phone_number_ledger WHERE event IN ('assigned', 'released')) AS history
          WHERE event = previous OR (previous IS NULL AND event <> 'assigned')",
     );
     assert_eq!(
@@ -170,7 +170,7 @@ pub fn assert_pool_invariants(db: &mut Client) {
         db,
         "SELECT count(*) FROM (
              SELECT event, lead_id, lag(lead_id) OVER (PARTITION BY vapi_phone_number_id ORDER BY id) AS holder
-             FROM phone_number_ledger) AS history
+             FROM phone_number_ledger WHERE event IN ('assigned', 'released')) AS history
          WHERE event = 'released' AND lead_id <> holder",
     );
     assert_eq!(
@@ -184,7 +184,9 @@ pub fn assert_pool_invariants(db: &mut Client) {
         "SELECT count(*) FROM signalwire_phone_numbers AS pool
          LEFT JOIN LATERAL (
              SELECT event, lead_id FROM phone_number_ledger AS l
-             WHERE l.vapi_phone_number_id = pool.vapi_phone_number_id ORDER BY id DESC LIMIT 1
+             WHERE l.vapi_phone_number_id = pool.vapi_phone_number_id
+               AND l.event IN ('assigned', 'released')
+             ORDER BY id DESC LIMIT 1
          ) AS last ON true
          WHERE (pool.assignment_status = 'assigned')
                IS DISTINCT FROM (last.event IS NOT DISTINCT FROM 'assigned')
@@ -199,4 +201,38 @@ pub fn assert_pool_invariants(db: &mut Client) {
              GROUP BY currently_assigned_to, assigned_broker_company HAVING count(*) > 1) AS d",
     );
     assert_eq!(double_holders, 0, "a lead holds two numbers of one company");
+}
+
+/// The error of a call that must fail, checked for its SQLSTATE.
+pub fn expect_error<T: std::fmt::Debug>(
+    result: Result<T, postgres::Error>,
+    sqlstate: &str,
+) -> postgres::error::DbError {
+    let err = result.expect_err("the call should have failed");
+    let db = err
+        .as_db_error()
+        .unwrap_or_else(|| panic!("not a database error: {err:?}"))
+        .clone();
+    assert_eq!(
+        db.code().code(),
+        sqlstate,
+        "{}: {:?}",
+        db.message(),
+        db.hint()
+    );
+    db
+}
+
+/// Everything a failed call must leave unchanged: pool rows, ledger, policies, CRM registration.
+pub fn snapshot(db: &mut Client) -> String {
+    db.query_one(
+        "SELECT concat_ws(' / ',
+             (SELECT md5(coalesce(string_agg(p::text, '|' ORDER BY p.vapi_phone_number_id), '')) FROM signalwire_phone_numbers p),
+             (SELECT count(*)::text || ':' || coalesce(max(id), 0)::text FROM phone_number_ledger),
+             (SELECT md5(coalesce(string_agg(c::text, '|' ORDER BY c.company), '')) FROM company_policies c),
+             (SELECT count(*)::text FROM crm_tables))",
+        &[],
+    )
+    .unwrap()
+    .get(0)
 }

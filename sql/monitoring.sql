@@ -1,0 +1,84 @@
+-- Monitoring: views and a lookup for DBAs, dashboards and the on-call person.
+-- Views run with their owner's rights: grant SELECT on them to monitoring roles, not on the tables.
+
+-- "Why is this pool empty?": one row per company. available + assigned + inactive = total.
+CREATE VIEW pool_health AS
+SELECT assigned_broker_company AS company,
+       count(*) FILTER (WHERE status = 'active' AND assignment_status = 'available') AS available,
+       count(*) FILTER (WHERE assignment_status = 'assigned') AS assigned,
+       count(*) FILTER (WHERE status = 'inactive' AND assignment_status = 'available') AS inactive,
+       count(*) AS total,
+       round(100.0 * count(*) FILTER (WHERE assignment_status = 'assigned')
+             / nullif(count(*) FILTER (WHERE status = 'active' OR assignment_status = 'assigned'), 0),
+             1) AS utilization_pct,
+       count(*) FILTER (WHERE assignment_status = 'assigned' AND release_at <= now()) AS overdue
+FROM signalwire_phone_numbers
+GROUP BY assigned_broker_company;
+
+COMMENT ON VIEW pool_health IS
+    'Per company: available (active, free), assigned, inactive (retired, free), total, utilization of usable numbers, holds overdue for release.';
+
+-- Assignments of the last 24 hours, newest first, with the hold's current state.
+CREATE VIEW recent_assignments AS
+SELECT l.occurred_at AS assigned_at,
+       l.broker_company AS company,
+       l.vapi_phone_number_id,
+       l.number,
+       l.lead_id,
+       l.release_at AS scheduled_release_at,
+       (p.currently_assigned_to IS NOT DISTINCT FROM l.lead_id) AS still_held,
+       l.actor
+FROM phone_number_ledger AS l
+LEFT JOIN signalwire_phone_numbers AS p USING (vapi_phone_number_id)
+WHERE l.event = 'assigned' AND l.occurred_at > now() - interval '24 hours'
+ORDER BY l.id DESC;
+
+-- Holds whose time is up but that no release has freed yet (is the pg_cron job running?).
+CREATE VIEW overdue_holds AS
+SELECT vapi_phone_number_id, number, assigned_broker_company AS company,
+       currently_assigned_to AS lead_id, assigned_at, release_at,
+       now() - release_at AS overdue_by
+FROM signalwire_phone_numbers
+WHERE assignment_status = 'assigned' AND release_at <= now()
+ORDER BY release_at;
+
+-- Must always be empty. Two checks: a lead holding several numbers of one company now, and
+-- a number the ledger shows assigned twice without a release in between (ever).
+CREATE VIEW double_assignments AS
+SELECT 'lead holds several numbers of one company'::text AS problem,
+       assigned_broker_company AS company,
+       currently_assigned_to AS lead_id,
+       string_agg(vapi_phone_number_id, ', ' ORDER BY vapi_phone_number_id) AS vapi_phone_number_ids
+FROM signalwire_phone_numbers
+WHERE currently_assigned_to IS NOT NULL
+GROUP BY assigned_broker_company, currently_assigned_to
+HAVING count(*) > 1
+UNION ALL
+SELECT 'number assigned again before it was released', broker_company, lead_id, vapi_phone_number_id
+FROM (SELECT broker_company, lead_id, vapi_phone_number_id, event,
+             lag(event) OVER (PARTITION BY vapi_phone_number_id ORDER BY id) AS previous_event
+      FROM phone_number_ledger
+      WHERE event IN ('assigned', 'released')) AS history
+WHERE event = 'assigned' AND previous_event = 'assigned';
+
+-- Who held phone number `phone` at `at_time`: the latest assignment at or before that time,
+-- whether or not it had ended by then, so an inbound callback to a released number still
+-- reaches the lead and broker it last called for. held_at_time says whether the hold was live.
+CREATE FUNCTION who_held_number(phone text, at_time timestamptz DEFAULT now())
+RETURNS TABLE (lead_id uuid, company text, vapi_phone_number_id text,
+               assigned_at timestamptz, released_at timestamptz, held_at_time boolean)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+    SELECT a.lead_id, a.broker_company, a.vapi_phone_number_id, a.occurred_at, r.occurred_at,
+           r.occurred_at IS NULL OR r.occurred_at > at_time
+    FROM phone_number_ledger AS a
+    LEFT JOIN LATERAL (
+        SELECT occurred_at FROM phone_number_ledger AS r
+        WHERE r.vapi_phone_number_id = a.vapi_phone_number_id AND r.event = 'released' AND r.id > a.id
+        ORDER BY r.id LIMIT 1
+    ) AS r ON true
+    WHERE a.number = phone AND a.event = 'assigned' AND a.occurred_at <= at_time
+    ORDER BY a.occurred_at DESC, a.id DESC
+    LIMIT 1
+$$;
+
+REVOKE ALL ON pool_health, recent_assignments, overdue_holds, double_assignments FROM PUBLIC;

@@ -1,0 +1,261 @@
+//! Tracking assignments in the operator's own CRM tables, when registered: the lead row gets
+//! the number, and an interaction row records it, in the assignment's transaction.
+
+use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+use pgrx::PgRelation;
+
+use crate::errors::{spi, PoolError};
+use crate::plans::plan_sql;
+
+/// The columns each CRM table needs, and the types accepted for each (values are written
+/// with Postgres' assignment casts, so varchar and timestamp work as well).
+const LEADS_COLUMNS: &[(&str, &[&str])] = &[
+    ("id", &["uuid"]),
+    ("assigned_phone_number_id", &["text", "character varying"]),
+    (
+        "phone_assigned_at",
+        &["timestamp with time zone", "timestamp without time zone"],
+    ),
+];
+const INTERACTIONS_COLUMNS: &[(&str, &[&str])] = &[
+    ("lead_id", &["uuid"]),
+    ("type", &["text", "character varying"]),
+    ("metadata", &["jsonb"]),
+    (
+        "created_at",
+        &["timestamp with time zone", "timestamp without time zone"],
+    ),
+];
+
+/// The interaction type written for an assignment.
+pub const INTERACTION_TYPE: &str = "phone_number_assigned";
+
+/// What a table lacks: "missing column x (uuid)" for a missing column, "column x must be uuid, not
+/// integer" for a wrong type. `actual` holds (name, format_type) pairs; typmods such as
+/// "character varying(20)" count as their base type.
+pub fn column_problems(required: &[(&str, &[&str])], actual: &[(String, String)]) -> Vec<String> {
+    required
+        .iter()
+        .filter_map(|(name, accepted)| {
+            let wanted = accepted.join(" or ");
+            match actual.iter().find(|(n, _)| n == name) {
+                None => Some(format!("missing column {name} ({wanted})")),
+                Some((_, ty)) => {
+                    let base = ty.split('(').next().unwrap_or(ty).trim();
+                    (!accepted.contains(&base))
+                        .then(|| format!("column {name} must be {wanted}, not {ty}"))
+                }
+            }
+        })
+        .collect()
+}
+
+fn check_table(
+    client: &mut SpiClient<'_>,
+    table: pg_sys::Oid,
+    required: &[(&str, &[&str])],
+) -> Result<String, PoolError> {
+    let args: [DatumWithOid; 1] = [table.into()];
+    let name = spi(
+        client.update("SELECT $1::regclass::text", Some(1), &args),
+        "register_crm_tables",
+    )
+    .first()
+    .get_one::<String>();
+    let name = spi(name, "register_crm_tables").unwrap_or_default();
+    let actual: Vec<(String, String)> = spi(
+        client.update(
+            "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute
+             WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped",
+            None,
+            &args,
+        ),
+        "register_crm_tables",
+    )
+    .into_iter()
+    .map(|row| {
+        let column = |i| spi(row.get::<String>(i), "register_crm_tables").unwrap_or_default();
+        (column(1), column(2))
+    })
+    .collect();
+    let missing = column_problems(required, &actual);
+    if missing.is_empty() {
+        Ok(name)
+    } else {
+        Err(PoolError::CrmColumnsMissing {
+            table: name,
+            missing,
+        })
+    }
+}
+
+/// Register the CRM's leads and interactions tables; from then on every new assignment also
+/// updates the lead row and inserts an interaction. Checks the columns first and names what is
+/// missing. Runs with the caller's rights: only the extension's owner (or a superuser) can
+/// register. pool_ext never creates, alters or drops these tables.
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
+fn register_crm_tables(leads: Option<PgRelation>, interactions: Option<PgRelation>) -> String {
+    const FUNCTION: &str = "register_crm_tables";
+    let result = (|| {
+        let leads = leads
+            .ok_or(PoolError::NullArgument { argument: "leads" })?
+            .oid();
+        let interactions = interactions
+            .ok_or(PoolError::NullArgument {
+                argument: "interactions",
+            })?
+            .oid();
+        Spi::connect_mut(|client| {
+            let leads_name = check_table(client, leads, LEADS_COLUMNS)?;
+            let interactions_name = check_table(client, interactions, INTERACTIONS_COLUMNS)?;
+            let args: [DatumWithOid; 2] = [leads.into(), interactions.into()];
+            spi(
+                client.update(
+                    "INSERT INTO crm_tables (leads, interactions) VALUES ($1, $2)
+                     ON CONFLICT (singleton) DO UPDATE
+                     SET leads = EXCLUDED.leads, interactions = EXCLUDED.interactions, registered_at = now()",
+                    None,
+                    &args,
+                ),
+                FUNCTION,
+            );
+            Ok(format!("assign_phone_number now also updates {leads_name} and inserts into {interactions_name}"))
+        })
+    })();
+    result.unwrap_or_else(|e: PoolError| e.raise(FUNCTION))
+}
+
+/// Stop tracking assignments in the CRM tables. Returns false when none were registered.
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
+fn unregister_crm_tables() -> bool {
+    Spi::connect_mut(|client| {
+        !spi(
+            client.update("DELETE FROM crm_tables", None, &[]),
+            "unregister_crm_tables",
+        )
+        .is_empty()
+    })
+}
+
+/// The registered tables, as names quoted for SQL.
+pub struct CrmTables {
+    pub leads: String,
+    pub interactions: String,
+}
+
+/// A new assignment, as the CRM records it.
+pub struct Assignment<'a> {
+    pub lead: pgrx::Uuid,
+    pub vapi_phone_number_id: &'a str,
+    pub number: &'a str,
+    pub company: &'a str,
+    pub customer_phone: Option<&'a str>,
+    pub assigned_at: TimestampWithTimeZone,
+}
+
+/// Write the assignment to the lead row and the interactions table.
+pub fn track(
+    client: &mut SpiClient<'_>,
+    tables: &CrmTables,
+    a: &Assignment<'_>,
+) -> Result<(), PoolError> {
+    const FUNCTION: &str = "assign_phone_number";
+    let update_lead = format!(
+        "UPDATE {} SET assigned_phone_number_id = $2, phone_assigned_at = $3 WHERE id = $1",
+        tables.leads
+    );
+    let args: [DatumWithOid; 3] = [
+        a.lead.into(),
+        a.vapi_phone_number_id.into(),
+        a.assigned_at.into(),
+    ];
+    let types = [pg_sys::UUIDOID, pg_sys::TEXTOID, pg_sys::TIMESTAMPTZOID];
+    let updated = spi(
+        client.update(&*plan_sql(client, &update_lead, &types), None, &args),
+        FUNCTION,
+    );
+    if updated.is_empty() {
+        return Err(PoolError::CrmLeadMissing {
+            table: tables.leads.clone(),
+            lead: a.lead.to_string(),
+        });
+    }
+    let insert_interaction = format!(
+        "INSERT INTO {} (lead_id, type, metadata, created_at)
+         VALUES ($1, '{INTERACTION_TYPE}',
+                 jsonb_build_object('assigned_phone_number_id', $2::text, 'assigned_phone_number', $3::text,
+                                    'customer_phone', $4::text, 'broker_company', $5::text),
+                 $6)",
+        tables.interactions
+    );
+    let args: [DatumWithOid; 6] = [
+        a.lead.into(),
+        a.vapi_phone_number_id.into(),
+        a.number.into(),
+        a.customer_phone.into(),
+        a.company.into(),
+        a.assigned_at.into(),
+    ];
+    let types = [
+        pg_sys::UUIDOID,
+        pg_sys::TEXTOID,
+        pg_sys::TEXTOID,
+        pg_sys::TEXTOID,
+        pg_sys::TEXTOID,
+        pg_sys::TIMESTAMPTZOID,
+    ];
+    spi(
+        client.update(&*plan_sql(client, &insert_interaction, &types), None, &args),
+        FUNCTION,
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cols(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_complete_leads_table_passes() {
+        let actual = cols(&[
+            ("id", "uuid"),
+            ("email", "text"),
+            ("assigned_phone_number_id", "character varying(64)"),
+            ("phone_assigned_at", "timestamp with time zone"),
+        ]);
+        assert!(column_problems(LEADS_COLUMNS, &actual).is_empty());
+    }
+
+    #[test]
+    fn missing_and_mistyped_columns_are_named() {
+        let actual = cols(&[("id", "integer"), ("metadata", "json"), ("type", "text")]);
+        assert_eq!(
+            column_problems(INTERACTIONS_COLUMNS, &actual),
+            [
+                "missing column lead_id (uuid)",
+                "column metadata must be jsonb, not json",
+                "missing column created_at (timestamp with time zone or timestamp without time zone)",
+            ]
+        );
+        assert_eq!(
+            column_problems(LEADS_COLUMNS, &cols(&[("id", "integer")])),
+            [
+                "column id must be uuid, not integer",
+                "missing column assigned_phone_number_id (text or character varying)",
+                "missing column phone_assigned_at (timestamp with time zone or timestamp without time zone)",
+            ]
+        );
+    }
+}

@@ -1,0 +1,436 @@
+//! A hold's life after assignment: call outcomes move its end, expired holds are released,
+//! operators release one by hand, and per-company policy sets the defaults.
+
+use pgrx::datum::{DatumWithOid, Interval, TimestampWithTimeZone};
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+
+use crate::errors::{spi, PoolError};
+use crate::holds::{
+    check_appointment, hold_after_outcome, next_batch_size, valid_policy_hold, HoldChange,
+    HoldFacts, Outcome,
+};
+use crate::plans::{plan, Statement};
+use crate::validation::{closest_name, positive, required, required_text};
+
+const FUNCTION: &str = "release_expired_phone_numbers";
+
+/// Release up to $1 expired holds, oldest first, with a ledger row each. Rows locked by an
+/// in-flight transaction (an assignment, an outcome being recorded) are skipped, never waited
+/// for: the next run picks them up.
+const RELEASE_BATCH: Statement = Statement {
+    sql: "
+WITH expired AS (
+    SELECT vapi_phone_number_id, currently_assigned_to AS lead_id
+    FROM signalwire_phone_numbers
+    WHERE assignment_status = 'assigned' AND release_at <= now()
+    ORDER BY release_at
+    LIMIT $1
+    FOR NO KEY UPDATE SKIP LOCKED
+), released AS (
+    UPDATE signalwire_phone_numbers AS pool
+    SET assignment_status     = 'available',
+        currently_assigned_to = NULL,
+        release_at            = NULL
+    FROM expired
+    WHERE pool.vapi_phone_number_id = expired.vapi_phone_number_id
+    RETURNING pool.vapi_phone_number_id, pool.number, pool.assigned_broker_company, expired.lead_id
+), logged AS (
+    INSERT INTO phone_number_ledger
+        (event, vapi_phone_number_id, number, broker_company, lead_id, reason)
+    SELECT 'released', vapi_phone_number_id, number, assigned_broker_company, lead_id, 'expired'
+    FROM released
+    RETURNING 1
+)
+SELECT count(*) FROM logged",
+    arg_types: &[pg_sys::INT8OID],
+};
+
+/// Release every hold whose `release_at` has passed and return how many were released.
+/// `max_rows` caps the number released by this call (NULL: no cap).
+#[pg_extern(volatile, security_definer, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
+fn release_expired_phone_numbers(max_rows: default!(Option<i64>, "NULL")) -> i64 {
+    if let Some(limit) = max_rows {
+        if let Err(e) = positive(limit, "max_rows") {
+            e.raise(FUNCTION);
+        }
+    }
+    let mut released = 0_i64;
+    Spi::connect_mut(|client| {
+        while let Some(batch) = next_batch_size(max_rows.map(|cap| cap - released)) {
+            let args: [DatumWithOid; 1] = [batch.into()];
+            let count = spi(
+                client
+                    .update(&*plan(client, &RELEASE_BATCH), Some(1), &args)
+                    .and_then(|t| t.first().get_one::<i64>()),
+                FUNCTION,
+            )
+            .unwrap_or(0);
+            released += count;
+            if count < batch {
+                break; // nothing more expired, or the rest is locked by others
+            }
+        }
+    });
+    released
+}
+
+pgrx::extension_sql!(
+    r#"
+-- Release a large backlog without holding its locks until the end: one batch per transaction.
+-- A procedure, so it can COMMIT; call it at top level (psql, pg_cron), not inside BEGIN.
+CREATE PROCEDURE release_expired_phone_numbers_in_batches(
+    batch_size integer DEFAULT 1000,
+    INOUT released bigint DEFAULT 0
+)
+LANGUAGE plpgsql AS $$
+DECLARE
+    batch bigint;
+BEGIN
+    IF batch_size IS NULL OR batch_size OPERATOR(pg_catalog.<) 1 THEN
+        RAISE EXCEPTION 'batch_size must be a positive number, got %', batch_size
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass a number of 1 or more.';
+    END IF;
+    released := 0;
+    LOOP
+        batch := @extschema@.release_expired_phone_numbers(batch_size);
+        released := released OPERATOR(pg_catalog.+) batch;
+        COMMIT;
+        EXIT WHEN batch OPERATOR(pg_catalog.<) batch_size;
+    END LOOP;
+END
+$$;
+"#,
+    name = "release_in_batches",
+    requires = [release_expired_phone_numbers],
+);
+
+/// Release one hold now, with a ledger row naming why. $1 id, $2 holder, $3 reason,
+/// $4 the call outcome to record (NULL: keep the last one). The caller has locked the row.
+const RELEASE_ONE: Statement = Statement {
+    sql: "
+WITH released AS (
+    UPDATE signalwire_phone_numbers
+    SET assignment_status     = 'available',
+        currently_assigned_to = NULL,
+        release_at            = NULL,
+        last_call_outcome     = coalesce($4, last_call_outcome)
+    WHERE vapi_phone_number_id = $1 AND currently_assigned_to = $2
+    RETURNING vapi_phone_number_id, number, assigned_broker_company
+)
+INSERT INTO phone_number_ledger (event, vapi_phone_number_id, number, broker_company, lead_id, reason)
+SELECT 'released', vapi_phone_number_id, number, assigned_broker_company, $2, $3
+FROM released",
+    arg_types: &[pg_sys::TEXTOID, pg_sys::UUIDOID, pg_sys::TEXTOID, pg_sys::TEXTOID],
+};
+
+fn release_one(
+    client: &mut SpiClient<'_>,
+    id: &str,
+    lead: pgrx::Uuid,
+    reason: &str,
+    outcome: Option<&str>,
+) {
+    let args: [DatumWithOid; 4] = [id.into(), lead.into(), reason.into(), outcome.into()];
+    spi(
+        client.update(&*plan(client, &RELEASE_ONE), None, &args),
+        "release",
+    );
+}
+
+/// Lock one number (waiting for an in-flight transaction: this is an operator's deliberate
+/// act) and return its holder, if any.
+const LOCK_NUMBER: Statement = Statement {
+    sql: "SELECT currently_assigned_to FROM signalwire_phone_numbers
+          WHERE vapi_phone_number_id = $1 FOR NO KEY UPDATE",
+    arg_types: &[pg_sys::TEXTOID],
+};
+
+/// The holder of a number after locking it; an unknown id is an error.
+pub fn lock_number(client: &mut SpiClient<'_>, id: &str) -> Result<Option<pgrx::Uuid>, PoolError> {
+    let args: [DatumWithOid; 1] = [id.into()];
+    let rows = spi(
+        client.update(&*plan(client, &LOCK_NUMBER), None, &args),
+        "lock_number",
+    );
+    match rows.into_iter().next() {
+        None => Err(PoolError::UnknownNumber { id: id.to_string() }),
+        Some(row) => Ok(spi(row.get::<pgrx::Uuid>(1), "lock_number")),
+    }
+}
+
+/// Release one number now, whoever holds it, with a ledger row. Returns false when it was
+/// not held. Waits for a transaction that is assigning it right now.
+#[pg_extern(volatile, security_definer, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
+fn force_release_phone_number(
+    vapi_phone_number_id: Option<&str>,
+    reason: default!(Option<&str>, "'manual'"),
+) -> bool {
+    const FUNCTION: &str = "force_release_phone_number";
+    let result = (|| {
+        let id = required_text(vapi_phone_number_id, "vapi_phone_number_id")?;
+        let reason = required_text(reason, "reason")?;
+        Spi::connect_mut(|client| {
+            let Some(lead) = lock_number(client, id)? else {
+                return Ok(false);
+            };
+            release_one(client, id, lead, reason, None);
+            Ok(true)
+        })
+    })();
+    result.unwrap_or_else(|e: PoolError| e.raise(FUNCTION))
+}
+
+/// The lead's hold(s) with everything the outcome rules need, locked. $1 lead, $2 company or NULL.
+const HOLD_FACTS: Statement = Statement {
+    sql: "
+SELECT p.vapi_phone_number_id, p.assigned_broker_company, now(),
+       p.assigned_at + policy.retention,
+       (extract(epoch FROM policy.booked_hold) * 1000000)::int8,
+       local_day_end(now(), policy.time_zone)
+FROM signalwire_phone_numbers AS p
+CROSS JOIN LATERAL company_policy(p.assigned_broker_company) AS policy
+WHERE p.currently_assigned_to = $1 AND ($2::text IS NULL OR p.assigned_broker_company = $2)
+ORDER BY p.assigned_broker_company
+FOR NO KEY UPDATE OF p",
+    arg_types: &[pg_sys::UUIDOID, pg_sys::TEXTOID],
+};
+
+/// Keep a hold until $2 after outcome $3 (appointment $4, or NULL to keep the one recorded).
+const MOVE_RELEASE: Statement = Statement {
+    sql: "
+WITH moved AS (
+    UPDATE signalwire_phone_numbers
+    SET release_at               = $2,
+        last_call_outcome        = $3,
+        appointment_scheduled_at = coalesce($4, appointment_scheduled_at)
+    WHERE vapi_phone_number_id = $1
+    RETURNING vapi_phone_number_id, number, assigned_broker_company, currently_assigned_to, release_at
+)
+INSERT INTO phone_number_ledger (event, vapi_phone_number_id, number, broker_company, lead_id, release_at, reason)
+SELECT 'outcome', vapi_phone_number_id, number, assigned_broker_company, currently_assigned_to, release_at, $3
+FROM moved",
+    arg_types: &[pg_sys::TEXTOID, pg_sys::TIMESTAMPTZOID, pg_sys::TEXTOID, pg_sys::TIMESTAMPTZOID],
+};
+
+const NUMBER_STATE: Statement = Statement {
+    sql: "SELECT vapi_phone_number_id, number, assigned_broker_company, assignment_status,
+                 last_call_outcome, release_at
+          FROM signalwire_phone_numbers WHERE vapi_phone_number_id = $1",
+    arg_types: &[pg_sys::TEXTOID],
+};
+
+/// Record what happened on the call to `lead` and move the end of its hold by the outcome's
+/// rule (see README). `company` is needed only when the lead holds numbers of several
+/// companies. Returns the number's state afterwards.
+#[pg_extern(volatile, security_definer, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
+fn record_call_outcome(
+    lead: Option<pgrx::Uuid>,
+    outcome: Option<&str>,
+    appointment_at: default!(Option<TimestampWithTimeZone>, "NULL"),
+    company: default!(Option<&str>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(vapi_phone_number_id, String),
+        name!(number, String),
+        name!(assigned_broker_company, String),
+        name!(assignment_status, String),
+        name!(last_call_outcome, Option<String>),
+        name!(release_at, Option<TimestampWithTimeZone>),
+    ),
+> {
+    const FUNCTION: &str = "record_call_outcome";
+    let result = (|| {
+        let lead = required(lead, "lead")?;
+        let outcome: Outcome = required_text(outcome, "outcome")?.parse()?;
+        if let Some(c) = company {
+            required_text(Some(c), "company")?;
+        }
+        // now() of this transaction, as the statements below see it.
+        let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
+        check_appointment(outcome, appointment_at.map(i64::from), now)?;
+        Spi::connect_mut(|client| {
+            let args: [DatumWithOid; 2] = [lead.into(), company.into()];
+            let holds: Vec<(String, String, HoldFacts)> = spi(
+                client.update(&*plan(client, &HOLD_FACTS), None, &args),
+                FUNCTION,
+            )
+            .into_iter()
+            .map(|row| {
+                let text = |i| spi(row.get::<String>(i), FUNCTION).unwrap_or_default();
+                let micros = |i| {
+                    spi(row.get::<TimestampWithTimeZone>(i), FUNCTION)
+                        .map(i64::from)
+                        .expect("set on a hold")
+                };
+                let facts = HoldFacts {
+                    now: micros(3),
+                    retention_ends: micros(4),
+                    booked_hold: spi(row.get::<i64>(5), FUNCTION).expect("policy"),
+                    local_day_ends: micros(6),
+                };
+                (text(1), text(2), facts)
+            })
+            .collect();
+            let (id, facts) = match holds.as_slice() {
+                [] => {
+                    return Err(PoolError::NoHold {
+                        lead: lead.to_string(),
+                        company: company.map(str::to_string),
+                    })
+                }
+                [(id, _, facts)] => (id.clone(), *facts),
+                many => {
+                    return Err(PoolError::AmbiguousHold {
+                        lead: lead.to_string(),
+                        companies: many.iter().map(|(_, c, _)| c.clone()).collect(),
+                    })
+                }
+            };
+            let appointment = appointment_at.map(i64::from);
+            match hold_after_outcome(outcome, appointment, &facts)? {
+                HoldChange::ReleaseNow => {
+                    release_one(client, &id, lead, outcome.as_str(), Some(outcome.as_str()))
+                }
+                HoldChange::ReleaseAt(at) => {
+                    let at = TimestampWithTimeZone::try_from(at).expect("a valid timestamp");
+                    let args: [DatumWithOid; 4] = [
+                        id.as_str().into(),
+                        at.into(),
+                        outcome.as_str().into(),
+                        appointment_at.into(),
+                    ];
+                    spi(
+                        client.update(&*plan(client, &MOVE_RELEASE), None, &args),
+                        FUNCTION,
+                    );
+                }
+            }
+            let args: [DatumWithOid; 1] = [id.as_str().into()];
+            let state = spi(
+                client.update(&*plan(client, &NUMBER_STATE), Some(1), &args),
+                FUNCTION,
+            );
+            let row = state.first();
+            let text = |i| spi(row.get::<String>(i), FUNCTION);
+            Ok((
+                text(1).unwrap_or_default(),
+                text(2).unwrap_or_default(),
+                text(3).unwrap_or_default(),
+                text(4).unwrap_or_default(),
+                text(5),
+                spi(row.get::<TimestampWithTimeZone>(6), FUNCTION),
+            ))
+        })
+    })();
+    TableIterator::once(result.unwrap_or_else(|e: PoolError| e.raise(FUNCTION)))
+}
+
+const UPSERT_POLICY: Statement = Statement {
+    sql: "
+INSERT INTO company_policies AS p (company, retention, booked_hold, time_zone)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (company) DO UPDATE
+SET retention   = coalesce(EXCLUDED.retention, p.retention),
+    booked_hold = coalesce(EXCLUDED.booked_hold, p.booked_hold),
+    time_zone   = coalesce(EXCLUDED.time_zone, p.time_zone),
+    updated_at  = now()",
+    arg_types: &[
+        pg_sys::TEXTOID,
+        pg_sys::INTERVALOID,
+        pg_sys::INTERVALOID,
+        pg_sys::TEXTOID,
+    ],
+};
+
+/// Set a company's hold rules; arguments left NULL keep their current value (or the default:
+/// retention 18 hours, booked hold 24 hours, time zone UTC). Returns the effective policy.
+#[pg_extern(volatile, security_definer, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
+fn set_company_policy(
+    company: Option<&str>,
+    retention: default!(Option<Interval>, "NULL"),
+    booked_hold: default!(Option<Interval>, "NULL"),
+    time_zone: default!(Option<&str>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(company, String),
+        name!(retention, Interval),
+        name!(booked_hold, Interval),
+        name!(time_zone, String),
+    ),
+> {
+    const FUNCTION: &str = "set_company_policy";
+    let result = (|| {
+        let company = required_text(company, "company")?;
+        for (argument, value) in [("retention", retention), ("booked_hold", booked_hold)] {
+            if let Some(v) = value {
+                if !valid_policy_hold(v.months(), v.days(), v.micros()) {
+                    return Err(PoolError::InvalidPolicyHold {
+                        argument,
+                        given: v.to_string(),
+                    });
+                }
+            }
+        }
+        Spi::connect_mut(|client| {
+            if let Some(zone) = time_zone {
+                check_time_zone(client, zone)?;
+            }
+            let args: [DatumWithOid; 4] = [
+                company.into(),
+                retention.into(),
+                booked_hold.into(),
+                time_zone.into(),
+            ];
+            spi(
+                client.update(&*plan(client, &UPSERT_POLICY), None, &args),
+                FUNCTION,
+            );
+            let args: [DatumWithOid; 1] = [company.into()];
+            let row = spi(
+                client.update(
+                    "SELECT retention, booked_hold, time_zone FROM company_policy($1)",
+                    Some(1),
+                    &args,
+                ),
+                FUNCTION,
+            )
+            .first();
+            let (retention, booked_hold, zone) =
+                spi(row.get_three::<Interval, Interval, String>(), FUNCTION);
+            Ok((
+                company.to_string(),
+                retention.expect("policy"),
+                booked_hold.expect("policy"),
+                zone.expect("policy"),
+            ))
+        })
+    })();
+    TableIterator::once(result.unwrap_or_else(|e: PoolError| e.raise(FUNCTION)))
+}
+
+/// Only names Postgres lists in pg_timezone_names: abbreviations and POSIX strings such as
+/// 'EST5EDT,M3.2.0' are legal in SQL but easy to get subtly wrong for "same day" rules.
+fn check_time_zone(client: &mut SpiClient<'_>, zone: &str) -> Result<(), PoolError> {
+    let names: Vec<String> = spi(
+        client.update("SELECT name FROM pg_timezone_names", None, &[]),
+        "check_time_zone",
+    )
+    .into_iter()
+    .filter_map(|row| spi(row.get::<String>(1), "check_time_zone"))
+    .collect();
+    if names.iter().any(|n| n == zone) {
+        return Ok(());
+    }
+    Err(PoolError::UnknownTimeZone {
+        given: zone.to_string(),
+        closest: closest_name(zone, names.iter().map(String::as_str)),
+    })
+}

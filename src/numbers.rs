@@ -1,0 +1,450 @@
+//! Managing the numbers themselves: importing the JSON config, retiring, reactivating and
+//! moving numbers between companies.
+
+use std::collections::HashMap;
+
+use pgrx::datum::DatumWithOid;
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde::{Deserialize, Serialize};
+
+use crate::errors::{spi, PoolError};
+use crate::lifecycle::lock_number;
+use crate::plans::{plan, Statement};
+use crate::validation::{is_e164, required_text};
+
+/// One entry of the numbers document, as the original JSON config writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NumberEntry {
+    pub vapi_phone_number_id: String,
+    pub number: String,
+    pub name: String,
+    pub broker_company: String,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+const FIELDS: [&str; 5] = [
+    "vapi_phone_number_id",
+    "number",
+    "name",
+    "broker_company",
+    "notes",
+];
+const MAX_ID: usize = 128;
+const MAX_NAME: usize = 200;
+const MAX_NOTES: usize = 2000;
+
+fn invalid(path: String, problem: impl Into<String>) -> PoolError {
+    PoolError::InvalidImport {
+        path,
+        problem: problem.into(),
+    }
+}
+
+/// Parse and check a whole document; the first problem, by entry index and field, is the error.
+pub fn parse_numbers(document: &serde_json::Value) -> Result<Vec<NumberEntry>, PoolError> {
+    let items = document
+        .as_array()
+        .ok_or_else(|| invalid("numbers".into(), "must be a JSON array of objects"))?;
+    let mut entries = Vec::with_capacity(items.len());
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    let mut phones: HashMap<&str, usize> = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        let entry = parse_entry(i, item)?;
+        entries.push(entry);
+    }
+    for (i, entry) in entries.iter().enumerate() {
+        if let Some(first) = ids.insert(&entry.vapi_phone_number_id, i) {
+            return Err(invalid(
+                format!("numbers[{i}].vapi_phone_number_id"),
+                format!(
+                    "'{}' also appears at numbers[{first}]",
+                    entry.vapi_phone_number_id
+                ),
+            ));
+        }
+        if let Some(first) = phones.insert(&entry.number, i) {
+            return Err(invalid(
+                format!("numbers[{i}].number"),
+                format!("'{}' also appears at numbers[{first}]", entry.number),
+            ));
+        }
+    }
+    Ok(entries)
+}
+
+fn parse_entry(i: usize, item: &serde_json::Value) -> Result<NumberEntry, PoolError> {
+    let at = |field: &str| format!("numbers[{i}].{field}");
+    let object = item
+        .as_object()
+        .ok_or_else(|| invalid(format!("numbers[{i}]"), "must be an object"))?;
+    // serde names a missing or unknown field itself; a wrong type it does not, so name it here.
+    for field in FIELDS {
+        match object.get(field) {
+            Some(serde_json::Value::String(_)) | None => {}
+            Some(serde_json::Value::Null) if field == "notes" => {}
+            Some(other) => {
+                return Err(invalid(
+                    at(field),
+                    format!("must be a string, got {}", json_type(other)),
+                ))
+            }
+        }
+    }
+    let entry: NumberEntry = serde_json::from_value(item.clone())
+        .map_err(|e| invalid(format!("numbers[{i}]"), e.to_string()))?;
+    let text = |field: &str, value: &str, max: usize| -> Result<(), PoolError> {
+        if value.trim().is_empty() {
+            return Err(invalid(at(field), "must not be empty"));
+        }
+        if value.chars().count() > max {
+            return Err(invalid(
+                at(field),
+                format!("must be at most {max} characters"),
+            ));
+        }
+        Ok(())
+    };
+    text("vapi_phone_number_id", &entry.vapi_phone_number_id, MAX_ID)?;
+    text("name", &entry.name, MAX_NAME)?;
+    text("broker_company", &entry.broker_company, MAX_NAME)?;
+    if !is_e164(&entry.number) {
+        return Err(invalid(
+            at("number"),
+            format!(
+                "'{}' is not an E.164 number such as +14155550100",
+                shorten(&entry.number)
+            ),
+        ));
+    }
+    if let Some(notes) = &entry.notes {
+        if notes.chars().count() > MAX_NOTES {
+            return Err(invalid(
+                at("notes"),
+                format!("must be at most {MAX_NOTES} characters"),
+            ));
+        }
+    }
+    Ok(entry)
+}
+
+fn json_type(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// A bad value quoted in an error, cut short so a 10 KB string does not flood the log.
+fn shorten(value: &str) -> String {
+    const MAX: usize = 40;
+    if value.chars().count() <= MAX {
+        value.to_string()
+    } else {
+        format!("{}...", value.chars().take(MAX).collect::<String>())
+    }
+}
+
+/// Lock the rows the document touches (in id order, so two imports cannot deadlock) and
+/// report the first entry that would move a held number to another company, or take a
+/// number string another row keeps. $1: the validated entries as JSON.
+const IMPORT_CONFLICTS: Statement = Statement {
+    sql: "
+WITH input AS (
+    SELECT e.item ->> 'vapi_phone_number_id' AS vapi_phone_number_id,
+           e.item ->> 'number' AS number,
+           e.item ->> 'broker_company' AS broker_company,
+           e.position - 1 AS position
+    FROM jsonb_array_elements($1) WITH ORDINALITY AS e(item, position)
+), locked AS (
+    SELECT p.* FROM signalwire_phone_numbers AS p
+    WHERE p.vapi_phone_number_id IN (SELECT vapi_phone_number_id FROM input)
+       OR p.number IN (SELECT number FROM input)
+    ORDER BY p.vapi_phone_number_id
+    FOR NO KEY UPDATE
+)
+SELECT position, 'broker_company', format('%s is held by lead %s until %s; it cannot move to %s now',
+       quote_literal(l.vapi_phone_number_id), l.currently_assigned_to, l.release_at, quote_literal(i.broker_company))
+FROM input AS i JOIN locked AS l USING (vapi_phone_number_id)
+WHERE l.assignment_status = 'assigned' AND l.assigned_broker_company <> i.broker_company
+UNION ALL
+SELECT position, 'number', format('%s already belongs to %s', i.number, quote_literal(l.vapi_phone_number_id))
+FROM input AS i JOIN locked AS l ON l.number = i.number AND l.vapi_phone_number_id <> i.vapi_phone_number_id
+WHERE NOT EXISTS (SELECT FROM input AS j
+                  WHERE j.vapi_phone_number_id = l.vapi_phone_number_id AND j.number <> l.number)
+ORDER BY 1
+LIMIT 1",
+    arg_types: &[pg_sys::JSONBOID],
+};
+
+/// Insert new numbers, update changed ones, leave identical ones alone (no new row version).
+const IMPORT_UPSERT: Statement = Statement {
+    sql: "
+WITH written AS (
+    INSERT INTO signalwire_phone_numbers AS p
+        (vapi_phone_number_id, number, name, assigned_broker_company, notes)
+    SELECT vapi_phone_number_id, number, name, broker_company, notes
+    FROM jsonb_to_recordset($1)
+         AS e(vapi_phone_number_id text, number text, name text, broker_company text, notes text)
+    ON CONFLICT (vapi_phone_number_id) DO UPDATE
+    SET number = EXCLUDED.number,
+        name = EXCLUDED.name,
+        assigned_broker_company = EXCLUDED.assigned_broker_company,
+        notes = EXCLUDED.notes
+    WHERE (p.number, p.name, p.assigned_broker_company, p.notes)
+          IS DISTINCT FROM (EXCLUDED.number, EXCLUDED.name, EXCLUDED.assigned_broker_company, EXCLUDED.notes)
+    RETURNING xmax = 0 AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written",
+    arg_types: &[pg_sys::JSONBOID],
+};
+
+/// Import the numbers document (a JSON array of objects with vapi_phone_number_id, number,
+/// name, broker_company and optional notes). All or nothing; re-running the same document
+/// changes nothing. Numbers the document does not list are left alone.
+#[pg_extern(volatile, security_definer, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
+fn import_phone_numbers(
+    numbers: Option<JsonB>,
+) -> TableIterator<
+    'static,
+    (
+        name!(inserted, i64),
+        name!(updated, i64),
+        name!(unchanged, i64),
+    ),
+> {
+    const FUNCTION: &str = "import_phone_numbers";
+    let result = (|| {
+        let JsonB(document) = numbers.ok_or(PoolError::NullArgument {
+            argument: "numbers",
+        })?;
+        let entries = parse_numbers(&document)?;
+        let total = entries.len() as i64;
+        let normalized = JsonB(serde_json::to_value(&entries).expect("entries serialize"));
+        Spi::connect_mut(|client| {
+            let args: [DatumWithOid; 1] = [normalized.into()];
+            let conflict = spi(
+                client.update(&*plan(client, &IMPORT_CONFLICTS), Some(1), &args),
+                FUNCTION,
+            );
+            if let Some(row) = conflict.into_iter().next() {
+                let position = spi(row.get::<i64>(1), FUNCTION).unwrap_or_default();
+                let field = spi(row.get::<String>(2), FUNCTION).unwrap_or_default();
+                let problem = spi(row.get::<String>(3), FUNCTION).unwrap_or_default();
+                return Err(invalid(format!("numbers[{position}].{field}"), problem));
+            }
+            let normalized = JsonB(serde_json::to_value(&entries).expect("entries serialize"));
+            let args: [DatumWithOid; 1] = [normalized.into()];
+            let counts = spi(
+                client.update(&*plan(client, &IMPORT_UPSERT), Some(1), &args),
+                FUNCTION,
+            );
+            let (inserted, updated) = spi(counts.first().get_two::<i64, i64>(), FUNCTION);
+            let (inserted, updated) = (inserted.unwrap_or(0), updated.unwrap_or(0));
+            Ok((inserted, updated, total - inserted - updated))
+        })
+    })();
+    TableIterator::once(result.unwrap_or_else(|e: PoolError| e.raise(FUNCTION)))
+}
+
+const SET_STATUS: Statement = Statement {
+    sql: "UPDATE signalwire_phone_numbers SET status = $2
+          WHERE vapi_phone_number_id = $1 AND status <> $2",
+    arg_types: &[pg_sys::TEXTOID, pg_sys::TEXTOID],
+};
+
+fn set_status(id: Option<&str>, status: &str, function: &'static str) -> bool {
+    let result = (|| {
+        let id = required_text(id, "vapi_phone_number_id")?;
+        Spi::connect_mut(|client| {
+            lock_number(client, id)?;
+            let args: [DatumWithOid; 2] = [id.into(), status.into()];
+            let changed = spi(
+                client.update(&*plan(client, &SET_STATUS), None, &args),
+                function,
+            );
+            Ok(!changed.is_empty())
+        })
+    })();
+    result.unwrap_or_else(|e: PoolError| e.raise(function))
+}
+
+/// Retire a number: it is never assigned again; a current hold runs on to its release.
+/// Returns false when it was already inactive.
+#[pg_extern(volatile, security_definer, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
+fn retire_phone_number(vapi_phone_number_id: Option<&str>) -> bool {
+    set_status(vapi_phone_number_id, "inactive", "retire_phone_number")
+}
+
+/// Put a retired number back into its company's pool. Returns false when it was active.
+#[pg_extern(volatile, security_definer, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
+fn reactivate_phone_number(vapi_phone_number_id: Option<&str>) -> bool {
+    set_status(vapi_phone_number_id, "active", "reactivate_phone_number")
+}
+
+const MOVE: Statement = Statement {
+    sql: "UPDATE signalwire_phone_numbers SET assigned_broker_company = $2
+          WHERE vapi_phone_number_id = $1 AND assigned_broker_company <> $2",
+    arg_types: &[pg_sys::TEXTOID, pg_sys::TEXTOID],
+};
+
+const HOLD_END: Statement = Statement {
+    sql: "SELECT release_at::text FROM signalwire_phone_numbers WHERE vapi_phone_number_id = $1",
+    arg_types: &[pg_sys::TEXTOID],
+};
+
+/// Move a number to another company. Refused while the number is held, so a lead's callback
+/// never reaches the wrong broker. Returns false when it already belonged to that company.
+#[pg_extern(volatile, security_definer, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
+fn move_phone_number(vapi_phone_number_id: Option<&str>, company: Option<&str>) -> bool {
+    const FUNCTION: &str = "move_phone_number";
+    let result = (|| {
+        let id = required_text(vapi_phone_number_id, "vapi_phone_number_id")?;
+        let company = required_text(company, "company")?;
+        Spi::connect_mut(|client| {
+            if let Some(lead) = lock_number(client, id)? {
+                let args: [DatumWithOid; 1] = [id.into()];
+                let release_at = spi(
+                    client.update(&*plan(client, &HOLD_END), Some(1), &args),
+                    FUNCTION,
+                )
+                .first()
+                .get_one::<String>();
+                return Err(PoolError::NumberHeld {
+                    id: id.to_string(),
+                    lead: lead.to_string(),
+                    release_at: spi(release_at, FUNCTION).unwrap_or_default(),
+                });
+            }
+            let args: [DatumWithOid; 2] = [id.into(), company.into()];
+            Ok(!spi(client.update(&*plan(client, &MOVE), None, &args), FUNCTION).is_empty())
+        })
+    })();
+    result.unwrap_or_else(|e: PoolError| e.raise(FUNCTION))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn entry(id: &str, number: &str) -> serde_json::Value {
+        json!({"vapi_phone_number_id": id, "number": number, "name": "Line", "broker_company": "Acme"})
+    }
+
+    fn problem(document: serde_json::Value) -> String {
+        match parse_numbers(&document) {
+            Err(PoolError::InvalidImport { path, problem }) => format!("{path}: {problem}"),
+            other => panic!("expected an import error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_valid_document_parses_with_optional_notes() {
+        let doc = json!([
+            entry("a", "+14155550101"),
+            {"vapi_phone_number_id": "b", "number": "+14155550102", "name": "B",
+             "broker_company": "Acme", "notes": "spare"},
+            {"vapi_phone_number_id": "c", "number": "+14155550103", "name": "C",
+             "broker_company": "Acme", "notes": null},
+        ]);
+        let entries = parse_numbers(&doc).unwrap();
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[1].notes.as_deref(), Some("spare"));
+        assert_eq!(entries[2].notes, None);
+        assert!(parse_numbers(&json!([])).unwrap().is_empty());
+    }
+
+    #[test]
+    fn errors_name_the_entry_and_the_field() {
+        assert_eq!(
+            problem(json!({"a": 1})),
+            "numbers: must be a JSON array of objects"
+        );
+        assert_eq!(
+            problem(json!([entry("a", "+14155550101"), 5])),
+            "numbers[1]: must be an object"
+        );
+        assert_eq!(
+            problem(json!([entry("a", "4155550101")])),
+            "numbers[0].number: '4155550101' is not an E.164 number such as +14155550100"
+        );
+        assert_eq!(
+            problem(
+                json!([{"vapi_phone_number_id": "a", "number": 14155550101_i64, "name": "x", "broker_company": "y"}])
+            ),
+            "numbers[0].number: must be a string, got a number"
+        );
+        assert_eq!(
+            problem(
+                json!([{"vapi_phone_number_id": "a", "number": "+14155550101", "broker_company": "y"}])
+            ),
+            "numbers[0]: missing field `name`"
+        );
+        let unknown = problem(
+            json!([{"vapi_phone_number_id": "a", "number": "+14155550101",
+                                       "name": "x", "broker_company": "y", "company": "z"}]),
+        );
+        assert!(
+            unknown.starts_with("numbers[0]: unknown field `company`"),
+            "{unknown}"
+        );
+        assert_eq!(
+            problem(
+                json!([{"vapi_phone_number_id": " ", "number": "+14155550101", "name": "x", "broker_company": "y"}])
+            ),
+            "numbers[0].vapi_phone_number_id: must not be empty"
+        );
+        assert_eq!(
+            problem(
+                json!([{"vapi_phone_number_id": "a", "number": "+14155550101", "name": "x", "broker_company": ""}])
+            ),
+            "numbers[0].broker_company: must not be empty"
+        );
+    }
+
+    #[test]
+    fn duplicates_inside_the_document_are_refused() {
+        assert_eq!(
+            problem(json!([
+                entry("a", "+14155550101"),
+                entry("b", "+14155550102"),
+                entry("a", "+14155550103")
+            ])),
+            "numbers[2].vapi_phone_number_id: 'a' also appears at numbers[0]"
+        );
+        assert_eq!(
+            problem(json!([
+                entry("a", "+14155550101"),
+                entry("b", "+14155550101")
+            ])),
+            "numbers[1].number: '+14155550101' also appears at numbers[0]"
+        );
+    }
+
+    #[test]
+    fn long_values_are_refused_and_quoted_short() {
+        let long = "9".repeat(10_000);
+        let p = problem(json!([entry("a", &format!("+{long}"))]));
+        assert!(p.len() < 120, "{p}");
+        let p = problem(
+            json!([{"vapi_phone_number_id": "a".repeat(129), "number": "+14155550101",
+                                 "name": "x", "broker_company": "y"}]),
+        );
+        assert_eq!(
+            p,
+            "numbers[0].vapi_phone_number_id: must be at most 128 characters"
+        );
+    }
+}
