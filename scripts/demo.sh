@@ -33,15 +33,16 @@ ALTER DATABASE pool_demo SET search_path = "$user", public, pool_ext;
 SET search_path = "$user", public, pool_ext;
 
 \echo
-\echo '== A demo pool: 5 numbers for Acme Realty, 1 for Solo Brokers'
-INSERT INTO signalwire_phone_numbers (vapi_phone_number_id, number, name, assigned_broker_company) VALUES
-    ('vapi-acme-1', '+14155550101', 'Acme line 1', 'Acme Realty'),
-    ('vapi-acme-2', '+14155550102', 'Acme line 2', 'Acme Realty'),
-    ('vapi-acme-3', '+14155550103', 'Acme line 3', 'Acme Realty'),
-    ('vapi-acme-4', '+14155550104', 'Acme line 4', 'Acme Realty'),
-    ('vapi-acme-5', '+14155550105', 'Acme line 5', 'Acme Realty'),
-    ('vapi-solo-1', '+12125550199', 'Solo line 1', 'Solo Brokers');
-SELECT assigned_broker_company, count(*) AS numbers FROM signalwire_phone_numbers GROUP BY 1 ORDER BY 1;
+\echo '== A demo pool from a JSON document: 5 numbers for Acme Realty, 1 for Solo Brokers'
+SELECT * FROM import_phone_numbers($$[
+  {"vapi_phone_number_id": "vapi-acme-1", "number": "+14155550101", "name": "Acme line 1", "broker_company": "Acme Realty"},
+  {"vapi_phone_number_id": "vapi-acme-2", "number": "+14155550102", "name": "Acme line 2", "broker_company": "Acme Realty"},
+  {"vapi_phone_number_id": "vapi-acme-3", "number": "+14155550103", "name": "Acme line 3", "broker_company": "Acme Realty"},
+  {"vapi_phone_number_id": "vapi-acme-4", "number": "+14155550104", "name": "Acme line 4", "broker_company": "Acme Realty"},
+  {"vapi_phone_number_id": "vapi-acme-5", "number": "+14155550105", "name": "Acme line 5", "broker_company": "Acme Realty"},
+  {"vapi_phone_number_id": "vapi-solo-1", "number": "+12125550199", "name": "Solo line 1", "broker_company": "Solo Brokers"}
+]$$);
+SELECT * FROM set_company_policy('Acme Realty', time_zone => 'America/Los_Angeles');
 
 \echo '== A lead replies: assign_phone_number(company, lead)'
 SELECT * FROM assign_phone_number('Acme Realty', '11111111-1111-1111-1111-111111111111');
@@ -63,12 +64,25 @@ UPDATE signalwire_phone_numbers SET release_at = now() - interval '1 minute'
 SELECT release_expired_phone_numbers() AS released;
 SELECT vapi_phone_number_id, number FROM assign_phone_number('Solo Brokers', '33333333-3333-3333-3333-333333333333');
 
+\echo '== The call went unanswered: retry today, release at the end of the company day'
+SELECT * FROM record_call_outcome('11111111-1111-1111-1111-111111111111', 'no_answer');
+\echo '== The callback booked an appointment in 3 days: hold until 24 hours after it'
+SELECT * FROM record_call_outcome('11111111-1111-1111-1111-111111111111', 'booked',
+                                  appointment_at => now() + interval '3 days');
+\set ON_ERROR_STOP 0
+\echo '== An unknown outcome is refused and changes nothing'
+SELECT * FROM record_call_outcome('11111111-1111-1111-1111-111111111111', 'voicemail');
+\set ON_ERROR_STOP 1
+
+\echo '== Pool health per company'
+SELECT * FROM pool_health ORDER BY company;
+
 \echo '== The pool now'
 SELECT vapi_phone_number_id, assigned_broker_company, assignment_status, currently_assigned_to,
        to_char(release_at, 'YYYY-MM-DD HH24:MI') AS release_at
 FROM signalwire_phone_numbers ORDER BY 1;
 
-\echo '== The ledger: every assignment and release'
+\echo '== The ledger: every assignment, outcome and release'
 SELECT id, event, vapi_phone_number_id, broker_company, lead_id, reason, actor
 FROM phone_number_ledger ORDER BY id;
 
