@@ -6,7 +6,7 @@
 #   scripts/cluster.sh stop NAME
 #   scripts/cluster.sh env NAME     # prints PGHOST=... PGPORT=... PGUSER=... for `eval`
 #
-# NAME is demo, test or bench. Data lives in /var/tmp/pool_ext-NAME/data, the socket in
+# NAME is demo, test, faults (tests that crash and restart their server) or bench. Data lives in /var/tmp/pool_ext-NAME/data, the socket in
 # /var/tmp/pool_ext-NAME, the server log in /var/tmp/pool_ext-NAME/server.log.
 set -euo pipefail
 
@@ -16,7 +16,8 @@ case "$name" in
   demo) port=55432 ;;
   test) port=55433 ;;
   bench) port=55434 ;;
-  *) echo "cluster.sh: unknown cluster '$name' (demo, test or bench)" >&2; exit 2 ;;
+  faults) port=55435 ;;
+  *) echo "cluster.sh: unknown cluster '$name' (demo, test, faults or bench)" >&2; exit 2 ;;
 esac
 
 bindir=$(/usr/bin/pg_config --bindir)

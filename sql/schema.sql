@@ -132,6 +132,14 @@ COMMENT ON TABLE crm_tables IS
 REVOKE ALL ON signalwire_phone_numbers, phone_number_ledger, company_policies, crm_tables FROM PUBLIC;
 REVOKE ALL ON SEQUENCE phone_number_ledger_id_seq FROM PUBLIC;
 
+-- Row level security with no policies: a role that is granted a table by mistake (say, a
+-- blanket GRANT to Supabase's anon) still sees no rows and can add or change none. The owner,
+-- and so the SECURITY DEFINER API and the monitoring views, are not affected.
+ALTER TABLE signalwire_phone_numbers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE phone_number_ledger ENABLE ROW LEVEL SECURITY;
+ALTER TABLE company_policies ENABLE ROW LEVEL SECURITY;
+ALTER TABLE crm_tables ENABLE ROW LEVEL SECURITY;
+
 -- Extension tables are skipped by pg_dump unless marked as configuration.
 SELECT pg_catalog.pg_extension_config_dump('signalwire_phone_numbers', '');
 SELECT pg_catalog.pg_extension_config_dump('phone_number_ledger', '');

@@ -5,6 +5,7 @@ use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
 
 use crate::holds::Outcome;
+use crate::validation::shorten;
 
 /// 'a', 'b', 'c'
 fn quoted_list(items: &[String]) -> String {
@@ -114,10 +115,16 @@ impl PoolError {
             PoolError::NullArgument { argument } => format!("{argument} must not be NULL"),
             PoolError::BlankArgument { argument } => format!("{argument} must not be empty"),
             PoolError::UnknownCompany { company, .. } => {
-                format!("No phone numbers are registered for company '{company}'")
+                format!(
+                    "No phone numbers are registered for company '{}'",
+                    shorten(company)
+                )
             }
             PoolError::PoolExhausted { company, .. } => {
-                format!("No available phone numbers in pool for '{company}'")
+                format!(
+                    "No available phone numbers in pool for '{}'",
+                    shorten(company)
+                )
             }
             PoolError::NonPositiveLimit { argument, value } => {
                 format!("{argument} must be a positive number, got {value}")
@@ -126,7 +133,8 @@ impl PoolError {
                 format!("{argument} must be at most {max} characters")
             }
             PoolError::UnknownOutcome { given } => format!(
-                "Unknown call outcome '{given}'; valid outcomes are {}",
+                "Unknown call outcome '{}'; valid outcomes are {}",
+                shorten(given),
                 Outcome::valid_list()
             ),
             PoolError::AppointmentNotExpected { outcome } => {
@@ -144,7 +152,10 @@ impl PoolError {
                 lead,
                 company: Some(company),
             } => {
-                format!("Lead {lead} holds no phone number of '{company}'")
+                format!(
+                    "Lead {lead} holds no phone number of '{}'",
+                    shorten(company)
+                )
             }
             PoolError::AmbiguousHold { lead, companies } => format!(
                 "Lead {lead} holds numbers of {} companies: {}",
@@ -152,16 +163,22 @@ impl PoolError {
                 quoted_list(companies)
             ),
             PoolError::InvalidPolicyHold { argument, given } => {
-                format!("{argument} must be longer than 0 and at most 30 days, got '{given}'")
+                format!(
+                    "{argument} must be longer than 0 and at most 30 days, got '{}'",
+                    shorten(given)
+                )
             }
             PoolError::UnknownTimeZone { given, .. } => {
-                format!("Unknown time zone '{given}'")
+                format!("Unknown time zone '{}'", shorten(given))
             }
             PoolError::UnknownNumber { id } => {
-                format!("No phone number with vapi_phone_number_id '{id}'")
+                format!(
+                    "No phone number with vapi_phone_number_id '{}'",
+                    shorten(id)
+                )
             }
             PoolError::NumberHeld { id, lead, .. } => {
-                format!("Phone number '{id}' is held by lead {lead}")
+                format!("Phone number '{}' is held by lead {lead}", shorten(id))
             }
             PoolError::InvalidImport { path, problem } => format!("{path}: {problem}"),
             PoolError::CrmColumnsMissing { table, missing } => {

@@ -9,7 +9,8 @@
 //! - `validation`: argument checks and company-name matching (plain Rust);
 //! - `errors`: every error a caller can see, with its SQLSTATE, message and hint;
 //! - `plans`: statements planned once per connection;
-//! - `sql/schema.sql`: the tables, constraints and indexes; `sql/monitoring.sql`: views.
+//! - `sql/schema.sql`: the tables, constraints and indexes; `sql/monitoring.sql`: views;
+//!   `sql/access.sql`: `grant_pool_access`, the documented sets of privileges.
 
 ::pgrx::pg_module_magic!(name, version);
 
@@ -30,6 +31,12 @@ pgrx::extension_sql_file!(
     "../sql/monitoring.sql",
     name = "monitoring",
     requires = ["schema"]
+);
+
+pgrx::extension_sql_file!(
+    "../sql/access.sql",
+    name = "access",
+    requires = ["monitoring"]
 );
 
 pgrx::extension_sql!(

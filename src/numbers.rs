@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::errors::{spi, PoolError};
 use crate::lifecycle::lock_number;
 use crate::plans::{plan, Statement};
-use crate::validation::{is_e164, required_text};
+use crate::validation::{is_e164, required_text, shorten};
 
 /// One entry of the numbers document, as the original JSON config writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -142,16 +142,6 @@ fn json_type(value: &serde_json::Value) -> &'static str {
     }
 }
 
-/// A bad value quoted in an error, cut short so a 10 KB string does not flood the log.
-fn shorten(value: &str) -> String {
-    const MAX: usize = 40;
-    if value.chars().count() <= MAX {
-        value.to_string()
-    } else {
-        format!("{}...", value.chars().take(MAX).collect::<String>())
-    }
-}
-
 /// Lock the rows the document touches (in id order, so two imports cannot deadlock) and
 /// report the first entry that would move a held number to another company, or take a
 /// number string another row keeps. $1: the validated entries as JSON.
@@ -206,13 +196,43 @@ SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FR
     arg_types: &[pg_sys::JSONBOID],
 };
 
+/// Parse the document's JSON text. serde_json stops at 128 levels of nesting; Postgres' jsonb
+/// goes far deeper, so such a document is reported as an import error, not a crash.
+pub fn parse_document(text: &str) -> Result<serde_json::Value, PoolError> {
+    serde_json::from_str(text).map_err(|e| {
+        let problem = if e.to_string().contains("recursion limit") {
+            "is nested more than 128 levels deep".to_string()
+        } else {
+            format!("is not valid JSON: {e}")
+        };
+        invalid("numbers".into(), problem)
+    })
+}
+
+// `import_phone_numbers(jsonb)` hands the document over as text: pgrx's own jsonb conversion
+// fails on deep nesting with an internal error, where the caller deserves a 22023.
+pgrx::extension_sql!(
+    r#"
+CREATE FUNCTION import_phone_numbers(numbers jsonb)
+RETURNS TABLE (inserted bigint, updated bigint, unchanged bigint)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+    SELECT * FROM @extschema@.import_phone_numbers_text(numbers::text)
+$$;
+COMMENT ON FUNCTION import_phone_numbers(jsonb) IS
+    'Import the numbers document: a JSON array of {vapi_phone_number_id, number, name, broker_company, notes?}. All or nothing; returns inserted, updated, unchanged.';
+"#,
+    name = "import_phone_numbers",
+    requires = [import_phone_numbers_text],
+);
+
 /// Import the numbers document (a JSON array of objects with vapi_phone_number_id, number,
-/// name, broker_company and optional notes). All or nothing; re-running the same document
-/// changes nothing. Numbers the document does not list are left alone.
+/// name, broker_company and optional notes) given as JSON text; callers use
+/// `import_phone_numbers(jsonb)`. All or nothing; re-running the same document changes
+/// nothing. Numbers the document does not list are left alone.
 #[pg_extern(volatile, security_definer, parallel_unsafe)]
 #[search_path(pg_catalog, @extschema@, pg_temp)]
-fn import_phone_numbers(
-    numbers: Option<JsonB>,
+fn import_phone_numbers_text(
+    numbers: Option<&str>,
 ) -> TableIterator<
     'static,
     (
@@ -223,10 +243,10 @@ fn import_phone_numbers(
 > {
     const FUNCTION: &str = "import_phone_numbers";
     let result = (|| {
-        let JsonB(document) = numbers.ok_or(PoolError::NullArgument {
+        let text = numbers.ok_or(PoolError::NullArgument {
             argument: "numbers",
         })?;
-        let entries = parse_numbers(&document)?;
+        let entries = parse_numbers(&parse_document(text)?)?;
         let total = entries.len() as i64;
         let normalized = JsonB(serde_json::to_value(&entries).expect("entries serialize"));
         Spi::connect_mut(|client| {

@@ -55,6 +55,17 @@ pub fn is_e164(number: &str) -> bool {
         && !digits.starts_with('0')
 }
 
+/// A value quoted in an error message, cut short so a 10 KB argument does not flood the
+/// caller's screen and the server log.
+pub fn shorten(value: &str) -> String {
+    const MAX: usize = 40;
+    if value.chars().count() <= MAX {
+        value.to_string()
+    } else {
+        format!("{}...", value.chars().take(MAX).collect::<String>())
+    }
+}
+
 /// The known name (a company, a time zone) a mistyped one most likely meant: the same name up to case and white
 /// space, or else the one within a small edit distance. `None` when nothing is close.
 pub fn closest_name<'a, I>(wanted: &str, known: I) -> Option<String>
