@@ -5,12 +5,14 @@
 #   scripts/cluster.sh start NAME   # idempotent: reuses a running cluster
 #   scripts/cluster.sh stop NAME
 #   scripts/cluster.sh env NAME     # prints PGHOST=... PGPORT=... PGUSER=... for `eval`
+#   scripts/cluster.sh crash NAME   # pg_ctl stop -m immediate (fault tests)
 #
-# NAME is demo, test, faults (tests that crash and restart their server) or bench. Data lives in /var/tmp/pool_ext-NAME/data, the socket in
+# NAME is demo, test, faults (tests that crash and restart their server) or bench. Data lives
+# in /var/tmp/pool_ext-NAME/data, the socket in
 # /var/tmp/pool_ext-NAME, the server log in /var/tmp/pool_ext-NAME/server.log.
 set -euo pipefail
 
-action=${1:?usage: cluster.sh start|stop|env NAME}
+action=${1:?usage: cluster.sh start|stop|crash|env NAME}
 name=${2:?usage: cluster.sh start|stop|env NAME}
 case "$name" in
   demo) port=55432 ;;
@@ -42,6 +44,13 @@ case "$action" in
       as_postgres "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null
     fi
     ;;
+  crash)
+    # For the fault tests: stop with no shutdown checkpoint, as a power cut would; the next
+    # start runs crash recovery.
+    if [ -d "$data" ] && running; then
+      as_postgres "$bindir/pg_ctl" -D "$data" -m immediate -w stop >/dev/null
+    fi
+    ;;
   start)
     if [ ! -f "$data/PG_VERSION" ]; then
       if [ "$(id -u)" -eq 0 ]; then
@@ -71,5 +80,5 @@ CONF
     fi
     ;;
   *)
-    echo "cluster.sh: unknown action '$action' (start, stop or env)" >&2; exit 2 ;;
+    echo "cluster.sh: unknown action '$action' (start, stop, crash or env)" >&2; exit 2 ;;
 esac

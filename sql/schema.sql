@@ -51,7 +51,8 @@ CREATE TABLE phone_number_ledger (
     number               text NOT NULL,
     broker_company       text NOT NULL,
     lead_id              uuid NOT NULL,
-    occurred_at          timestamptz NOT NULL DEFAULT now(),
+    -- When the change was made, not when its transaction began: ordered like the changes.
+    occurred_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
     release_at           timestamptz,   -- the hold's scheduled end, for 'assigned' and 'outcome' rows
     reason               text NOT NULL, -- why: 'assign', 'expired', 'manual', or the call outcome
     actor                text NOT NULL DEFAULT session_user

@@ -40,12 +40,16 @@ WITH held AS (
     ORDER BY assigned_at NULLS FIRST
     LIMIT 1
     FOR NO KEY UPDATE SKIP LOCKED
+), stamp AS (
+    -- The moment of the claim, not the transaction's start: this snapshot already sees the
+    -- release that freed the number, so the hold never seems to begin before that release.
+    SELECT clock_timestamp() AS at
 ), claimed AS (
     UPDATE signalwire_phone_numbers AS pool
     SET assignment_status        = 'assigned',
         currently_assigned_to    = $2,
-        assigned_at              = now(),
-        release_at               = now() + (SELECT retention FROM company_policy($1)),
+        assigned_at              = (SELECT at FROM stamp),
+        release_at               = (SELECT at FROM stamp) + (SELECT retention FROM company_policy($1)),
         last_call_outcome        = NULL,
         appointment_scheduled_at = NULL
     FROM candidate
@@ -54,8 +58,9 @@ WITH held AS (
               pool.assigned_at, pool.release_at, false AS reused
 ), logged AS (
     INSERT INTO phone_number_ledger
-        (event, vapi_phone_number_id, number, broker_company, lead_id, release_at, reason)
-    SELECT 'assigned', vapi_phone_number_id, number, assigned_broker_company, $2, release_at, 'assign'
+        (event, vapi_phone_number_id, number, broker_company, lead_id, occurred_at, release_at, reason)
+    SELECT 'assigned', vapi_phone_number_id, number, assigned_broker_company, $2, assigned_at, release_at,
+           'assign'
     FROM claimed
 )
 SELECT hold.*, crm.leads::text, crm.interactions::text

@@ -77,14 +77,17 @@ $$;
         assert_eq!(company.as_deref(), Some("Acme"));
         assert!(one::<bool>(&format!(
             "SELECT assignment_status = 'assigned' AND currently_assigned_to = '{LEAD_A}'
-                    AND assigned_at = now() AND release_at = now() + interval '18 hours'
+                    AND assigned_at BETWEEN now() AND clock_timestamp()
+                    AND release_at = assigned_at + interval '18 hours'
              FROM pool_ext.signalwire_phone_numbers WHERE currently_assigned_to IS NOT NULL"
         )));
         assert!(one::<bool>(&format!(
             "SELECT count(*) = 1 AND bool_and(event = 'assigned' AND lead_id = '{LEAD_A}'
                     AND broker_company = 'Acme' AND reason = 'assign'
-                    AND release_at = now() + interval '18 hours' AND actor = session_user)
-             FROM pool_ext.phone_number_ledger"
+                    AND occurred_at = (SELECT assigned_at FROM pool_ext.signalwire_phone_numbers
+                                       WHERE vapi_phone_number_id = l.vapi_phone_number_id)
+                    AND release_at = occurred_at + interval '18 hours' AND actor = session_user)
+             FROM pool_ext.phone_number_ledger AS l"
         )));
     }
 

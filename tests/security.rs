@@ -252,8 +252,11 @@ fn callers_get_execute_only_and_cannot_touch_the_tables() {
     as_role(&mut s, "pe_sec_operator", |s| {
         s.query("SELECT * FROM retire_phone_number('Caller Realty-3')", &[])
             .unwrap();
-        s.query("SELECT * FROM set_company_policy('Caller Realty', '2 hours')", &[])
-            .unwrap();
+        s.query(
+            "SELECT * FROM set_company_policy('Caller Realty', '2 hours')",
+            &[],
+        )
+        .unwrap();
         s.query("SELECT * FROM pool_health", &[]).unwrap();
         s.batch_execute("CALL release_expired_phone_numbers_in_batches()")
             .unwrap();

@@ -17,16 +17,36 @@ pub struct Cluster {
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
 
+/// The fault tests kill backends and crash their server, so they get a cluster of their own;
+/// every other test binary shares the `test` cluster.
+pub fn cluster_name() -> &'static str {
+    if env!("CARGO_CRATE_NAME") == "faults" {
+        "faults"
+    } else {
+        "test"
+    }
+}
+
+/// Runs scripts/cluster.sh ACTION on this binary's cluster (start, stop, crash).
+pub fn cluster_script(action: &str) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/cluster.sh");
+    let status = Command::new("bash")
+        .args([script, action, cluster_name()])
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "scripts/cluster.sh {action} {} failed",
+        cluster_name()
+    );
+}
+
 fn cluster() -> &'static Cluster {
     CLUSTER.get_or_init(|| {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/cluster.sh");
-        let status = Command::new("bash")
-            .args([script, "start", "test"])
-            .status()
-            .unwrap();
-        assert!(status.success(), "scripts/cluster.sh start test failed");
+        cluster_script("start");
         let out = Command::new("bash")
-            .args([script, "env", "test"])
+            .args([script, "env", cluster_name()])
             .output()
             .unwrap();
         let env = String::from_utf8(out.stdout).unwrap();
@@ -68,13 +88,17 @@ fn cluster() -> &'static Cluster {
 }
 
 impl Cluster {
-    fn connect(&self, dbname: &str) -> Client {
+    fn try_connect(&self, dbname: &str) -> Result<Client, postgres::Error> {
         postgres::Config::new()
             .host(&self.host)
             .port(self.port)
             .user("postgres")
             .dbname(dbname)
             .connect(NoTls)
+    }
+
+    fn connect(&self, dbname: &str) -> Client {
+        self.try_connect(dbname)
             .unwrap_or_else(|e| panic!("connect to {dbname}: {e}"))
     }
 }
@@ -110,6 +134,36 @@ impl TestDb {
     /// A new session (connection) to this test's database.
     pub fn session(&self) -> Client {
         cluster().connect(&self.name)
+    }
+
+    /// A new session, or the error (the server may be restarting).
+    pub fn try_session(&self) -> Result<Client, postgres::Error> {
+        cluster().try_connect(&self.name)
+    }
+
+    /// A new session, retrying for up to a minute while the server recovers from a crash.
+    pub fn session_after_restart(&self) -> Client {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            match self.try_session() {
+                Ok(c) => return c,
+                Err(e) if std::time::Instant::now() < deadline => {
+                    let _ = e;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(e) => panic!("the server did not come back: {e}"),
+            }
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Socket directory and port, for command-line clients such as pg_dump.
+    pub fn host_and_port() -> (String, u16) {
+        let c = cluster();
+        (c.host.clone(), c.port)
     }
 }
 
@@ -235,4 +289,27 @@ pub fn snapshot(db: &mut Client) -> String {
     )
     .unwrap()
     .get(0)
+}
+
+/// No number was held by two leads at once, judged by time: per number, each hold (from its
+/// `assigned` row to the `released` row after it) ends before the next one begins. Holds
+/// still running end at infinity. Valid for callers in autocommit mode, where each call's
+/// now() is after the commits it saw.
+pub fn assert_holds_never_overlap_in_time(db: &mut Client) {
+    let overlapping = count(
+        db,
+        "WITH events AS (
+             SELECT vapi_phone_number_id, event, occurred_at,
+                    lead(event) OVER w AS next_event, lead(occurred_at) OVER w AS next_at
+             FROM phone_number_ledger WHERE event IN ('assigned', 'released')
+             WINDOW w AS (PARTITION BY vapi_phone_number_id ORDER BY id)
+         ), holds AS (
+             SELECT vapi_phone_number_id, occurred_at AS held_from,
+                    CASE WHEN next_event = 'released' THEN next_at ELSE 'infinity' END AS held_until
+             FROM events WHERE event = 'assigned'
+         )
+         SELECT count(*) FROM holds a JOIN holds b USING (vapi_phone_number_id)
+         WHERE a.held_from < b.held_from AND b.held_from < a.held_until",
+    );
+    assert_eq!(overlapping, 0, "two holds of one number overlap in time");
 }
