@@ -148,8 +148,10 @@ SELECT pg_catalog.pg_extension_config_dump('phone_number_ledger_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('company_policies', '');
 SELECT pg_catalog.pg_extension_config_dump('crm_tables', '');
 
--- Changes made with plain SQL instead of the API (the original guide's force release, an
--- INSERT of a held number) still reach the ledger, so its history stays whole. The API writes
+-- Changes made with plain SQL instead of the API (the original guide's force release, a
+-- hand-made hold, a DELETE of a held number) still reach the ledger, so its history stays
+-- whole. There is deliberately no INSERT trigger: pg_restore loads held rows with COPY, and
+-- a trigger would log them a second time (and collide with the restored ledger's ids). The API writes
 -- its own, more precise ledger rows and marks its calls with pool_ext.in_api (set on its
 -- functions), so these triggers skip them without running.
 CREATE FUNCTION signalwire_phone_numbers_log_direct_change() RETURNS trigger
@@ -160,7 +162,7 @@ BEGIN
         VALUES ('released', OLD.vapi_phone_number_id, OLD.number, OLD.assigned_broker_company,
                 OLD.currently_assigned_to, 'direct ' || lower(TG_OP));
     END IF;
-    IF TG_OP IN ('UPDATE', 'INSERT') AND NEW.currently_assigned_to IS NOT NULL THEN
+    IF TG_OP = 'UPDATE' AND NEW.currently_assigned_to IS NOT NULL THEN
         INSERT INTO phone_number_ledger (event, vapi_phone_number_id, number, broker_company, lead_id, release_at, reason)
         VALUES ('assigned', NEW.vapi_phone_number_id, NEW.number, NEW.assigned_broker_company,
                 NEW.currently_assigned_to, NEW.release_at, 'direct ' || lower(TG_OP));
@@ -172,11 +174,6 @@ $$;
 CREATE TRIGGER signalwire_phone_numbers_direct_update
     AFTER UPDATE ON signalwire_phone_numbers FOR EACH ROW
     WHEN (OLD.currently_assigned_to IS DISTINCT FROM NEW.currently_assigned_to
-          AND current_setting('pool_ext.in_api', true) IS DISTINCT FROM 'on')
-    EXECUTE FUNCTION signalwire_phone_numbers_log_direct_change();
-CREATE TRIGGER signalwire_phone_numbers_direct_insert
-    AFTER INSERT ON signalwire_phone_numbers FOR EACH ROW
-    WHEN (NEW.currently_assigned_to IS NOT NULL
           AND current_setting('pool_ext.in_api', true) IS DISTINCT FROM 'on')
     EXECUTE FUNCTION signalwire_phone_numbers_log_direct_change();
 CREATE TRIGGER signalwire_phone_numbers_direct_delete

@@ -143,13 +143,13 @@ fn join(workers: Vec<thread::JoinHandle<Outcome>>) -> Outcome {
     all
 }
 
-/// Companies of 20 numbers with one-second holds, so the release job keeps numbers coming.
+/// Companies of 250 numbers with one-second holds, so the release job keeps numbers coming.
 fn fault_pool(db: &TestDb, tag: &str, prefix: u32) -> Vec<String> {
     let mut s = db.session();
     (0..4)
         .map(|c| {
             let company = format!("Fault {tag} {c}");
-            load_pool(&mut s, &company, prefix + c, 20);
+            load_pool(&mut s, &company, prefix + c, 250);
             s.query(
                 "SELECT * FROM set_company_policy($1, retention => '1 second')",
                 &[&company],
