@@ -468,3 +468,154 @@ mod tests {
         );
     }
 }
+
+/// Property tests: whatever the document, the import parses it or names what is wrong, and
+/// never panics; valid documents come back exactly; a bad field is reported where it is.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    /// Strings that look like what a document holds: field names, phone numbers good and bad,
+    /// blanks, quotes, non-ASCII digits.
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            Just("   ".to_string()),
+            "\\+[1-9][0-9]{1,14}",
+            "\\+?[0-9٠-٩ ()+-]{0,20}",
+            "[a-zA-Z0-9 '\";%$\\\\-]{1,30}",
+            prop::sample::select(FIELDS.to_vec()).prop_map(str::to_string),
+        ]
+    }
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| json!(f)),
+            text().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec(
+                    (
+                        prop_oneof![
+                            prop::sample::select(FIELDS.to_vec()).prop_map(str::to_string),
+                            "[a-z_]{1,8}"
+                        ],
+                        inner
+                    ),
+                    0..6
+                )
+                .prop_map(|fields| Value::Object(fields.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A valid document of 1 to 8 entries with distinct ids and numbers.
+    fn valid_document() -> impl Strategy<Value = Vec<NumberEntry>> {
+        prop::collection::vec(
+            (
+                "[A-Za-z0-9 '-]{0,20}",
+                "[A-Za-z ']{1,20}",
+                prop::option::of("[ -~]{0,40}"),
+            ),
+            1..8,
+        )
+        .prop_map(|rows| {
+            rows.into_iter()
+                .enumerate()
+                .map(|(i, (name, company, notes))| NumberEntry {
+                    vapi_phone_number_id: format!("id-{i}"),
+                    number: format!("+1415555{i:04}"),
+                    name: format!("Line {name}"),
+                    broker_company: format!("Co {company}"),
+                    notes,
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn any_document_is_parsed_or_refused_with_its_place(doc in any_json()) {
+            match parse_numbers(&doc) {
+                Ok(entries) => {
+                    let mut ids = std::collections::HashSet::new();
+                    let mut numbers = std::collections::HashSet::new();
+                    for e in &entries {
+                        prop_assert!(is_e164(&e.number));
+                        prop_assert!(!e.vapi_phone_number_id.trim().is_empty());
+                        prop_assert!(!e.name.trim().is_empty());
+                        prop_assert!(!e.broker_company.trim().is_empty());
+                        prop_assert!(ids.insert(e.vapi_phone_number_id.clone()));
+                        prop_assert!(numbers.insert(e.number.clone()));
+                    }
+                }
+                Err(PoolError::InvalidImport { path, problem }) => {
+                    prop_assert!(path.starts_with("numbers"), "{path}");
+                    prop_assert!(!problem.is_empty());
+                    prop_assert!(problem.len() < 400, "{problem}");
+                }
+                Err(other) => prop_assert!(false, "not an import error: {other:?}"),
+            }
+        }
+
+        #[test]
+        fn valid_documents_come_back_exactly(entries in valid_document()) {
+            let text = serde_json::to_string(&entries).unwrap();
+            let parsed = parse_numbers(&parse_document(&text).unwrap()).unwrap();
+            prop_assert_eq!(parsed, entries);
+        }
+
+        #[test]
+        fn a_bad_field_is_reported_at_its_entry_and_field(
+            entries in valid_document(),
+            pick in any::<prop::sample::Index>(),
+            field in prop::sample::select(vec!["vapi_phone_number_id", "number", "name", "broker_company"]),
+            bad in prop_oneof![
+                Just(json!("")),
+                Just(json!("  ")),
+                Just(json!(14155550100_i64)),
+                Just(json!(null)),
+                Just(json!(["+14155550100"])),
+                Just(json!({"number": "+14155550100"})),
+            ],
+        ) {
+            let k = pick.index(entries.len());
+            let mut doc = serde_json::to_value(&entries).unwrap();
+            doc[k][field] = bad;
+            match parse_numbers(&doc) {
+                Err(PoolError::InvalidImport { path, .. }) => {
+                    // A missing value (null) is named by serde at the entry; the rest at the field.
+                    prop_assert!(
+                        path == format!("numbers[{k}].{field}") || path == format!("numbers[{k}]"),
+                        "{path}"
+                    );
+                }
+                other => prop_assert!(false, "expected an import error, got {other:?}"),
+            }
+        }
+
+        #[test]
+        fn nesting_of_any_depth_is_an_error_not_a_crash(depth in 1_usize..5000) {
+            let text = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+            match parse_document(&text) {
+                Ok(v) => prop_assert!(parse_numbers(&v).is_err() || depth == 1),
+                Err(PoolError::InvalidImport { path, problem }) => {
+                    prop_assert_eq!(path, "numbers");
+                    prop_assert!(problem.contains("nested") , "{problem}");
+                }
+                Err(other) => prop_assert!(false, "{other:?}"),
+            }
+        }
+    }
+}

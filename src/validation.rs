@@ -214,3 +214,37 @@ mod tests {
         assert_eq!(levenshtein("flaw", "lawn"), 2);
     }
 }
+
+/// Property test: the Rust E.164 check agrees with the table's CHECK constraint
+/// (`^\+[1-9][0-9]{1,14}$`), written here independently, on strings near the boundary.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn matches_table_check(s: &str) -> bool {
+        let chars: Vec<char> = s.chars().collect();
+        chars.len() >= 3
+            && chars.len() <= 16
+            && chars[0] == '+'
+            && ('1'..='9').contains(&chars[1])
+            && chars[2..].iter().all(|c| c.is_ascii_digit())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+
+        #[test]
+        fn e164_agrees_with_the_table_constraint(s in "\\+?[0-9٠-٩ a+-]{0,18}") {
+            prop_assert_eq!(is_e164(&s), matches_table_check(&s), "{:?}", s);
+        }
+
+        #[test]
+        fn shortened_values_are_bounded_and_keep_their_start(s in ".{0,200}") {
+            let short = shorten(&s);
+            prop_assert!(short.chars().count() <= 43);
+            let head: String = s.chars().take(40).collect();
+            prop_assert!(short.starts_with(&head));
+        }
+    }
+}
