@@ -1,0 +1,501 @@
+//! The benchmark harness (run by `bash bench/run.sh`, which builds the extension in release mode
+//! and starts the private benchmark cluster first). Ignored by the test command: it measures,
+//! it does not check. Every figure is printed next to the baseline measured in the same run.
+//!
+//! Settings: POOL_EXT_BENCH_SECONDS (each throughput run, default 15),
+//! POOL_EXT_BENCH_SAMPLES (latency samples per pool size, default 3000),
+//! POOL_EXT_BENCH_CYCLES (assign/release cycles for the bloat run, default 1,000,000).
+
+use std::process::Command;
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use postgres::{Client, NoTls};
+use uuid::Uuid;
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn connect(db: &str) -> Client {
+    let host = std::env::var("PGHOST").expect("PGHOST: run bench/run.sh");
+    let port: u16 = std::env::var("PGPORT").expect("PGPORT").parse().unwrap();
+    postgres::Config::new()
+        .host(&host)
+        .port(port)
+        .user("postgres")
+        .dbname(db)
+        .connect(NoTls)
+        .unwrap_or_else(|e| panic!("connect to {db}: {e}"))
+}
+
+const DB: &str = "pool_bench";
+
+/// A fresh benchmark database with the extension and the baseline fixtures.
+fn fresh_db() -> Client {
+    let mut admin = connect("postgres");
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {DB}"))
+        .unwrap();
+    let mut c = connect(DB);
+    c.batch_execute("CREATE EXTENSION pool_ext").unwrap();
+    c.batch_execute(include_str!("setup.sql")).unwrap();
+    c
+}
+
+fn load(c: &mut Client, prefix: &str, companies: i32, per_company: i32, first: i64) {
+    c.execute(
+        "CALL bench.load($1, $2, $3, $4)",
+        &[&prefix, &companies, &per_company, &first],
+    )
+    .unwrap();
+    c.batch_execute(
+        "VACUUM ANALYZE pool_ext.signalwire_phone_numbers; VACUUM ANALYZE bench.baseline_numbers",
+    )
+    .unwrap();
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Impl {
+    PoolExt,
+    Baseline,
+}
+
+impl Impl {
+    fn name(self) -> &'static str {
+        match self {
+            Impl::PoolExt => "pool_ext",
+            Impl::Baseline => "baseline",
+        }
+    }
+    fn assign_sql(self) -> &'static str {
+        match self {
+            Impl::PoolExt => {
+                "SELECT vapi_phone_number_id FROM pool_ext.assign_phone_number($1, $2)"
+            }
+            Impl::Baseline => "SELECT vapi_phone_number_id FROM bench.baseline_assign($1, $2)",
+        }
+    }
+    fn release_sql(self) -> &'static str {
+        match self {
+            Impl::PoolExt => "SELECT pool_ext.force_release_phone_number($1, 'bench')",
+            Impl::Baseline => "SELECT bench.baseline_release($1)",
+        }
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v
+}
+
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// One client's assign/release cycles, each in its own transaction (BEGIN; assign; release;
+/// COMMIT), for `duration`. Returns cycle latencies in ms and the number of 53000 refusals.
+fn cycles(
+    client: &mut Client,
+    imp: Impl,
+    prefix: &str,
+    companies: u64,
+    duration: Duration,
+    max_cycles: u64,
+    seed: u64,
+) -> (Vec<f64>, u64) {
+    let assign = client.prepare(imp.assign_sql()).unwrap();
+    let release = client.prepare(imp.release_sql()).unwrap();
+    let mut rng = Rng(seed | 1);
+    let (mut lat, mut refused) = (Vec::new(), 0);
+    let start = Instant::now();
+    while start.elapsed() < duration && (lat.len() as u64) < max_cycles {
+        let company = format!("{prefix}{}", rng.below(companies));
+        let t = Instant::now();
+        let mut tx = client.transaction().unwrap();
+        match tx.query_opt(&assign, &[&company, &Uuid::new_v4()]) {
+            Ok(Some(row)) => {
+                let id: String = row.get(0);
+                tx.query(&release, &[&id]).unwrap();
+                tx.commit().unwrap();
+                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            // The baseline returns no row on an exhausted pool; pool_ext raises 53000.
+            Ok(None) => {
+                tx.rollback().unwrap();
+                refused += 1;
+            }
+            Err(e) if e.code().map(|c| c.code()) == Some("53000") => {
+                drop(tx);
+                refused += 1;
+            }
+            Err(e) => panic!("{}: {e}", imp.name()),
+        }
+    }
+    (lat, refused)
+}
+
+struct Run {
+    per_sec: f64,
+    p50: f64,
+    p99: f64,
+    refused: u64,
+    cycles: u64,
+}
+
+/// `clients` sessions running cycles at once for `duration` (or until `total` cycles).
+fn run_clients(
+    imp: Impl,
+    clients: u64,
+    prefix: &str,
+    companies: u64,
+    duration: Duration,
+    total: u64,
+) -> Run {
+    let barrier = Arc::new(Barrier::new(clients as usize));
+    let started = Instant::now();
+    let handles: Vec<_> = (0..clients)
+        .map(|i| {
+            let (barrier, prefix) = (Arc::clone(&barrier), prefix.to_string());
+            thread::spawn(move || {
+                let mut c = connect(DB);
+                barrier.wait();
+                cycles(
+                    &mut c,
+                    imp,
+                    &prefix,
+                    companies,
+                    duration,
+                    total / clients,
+                    0x5EED + i * 7919,
+                )
+            })
+        })
+        .collect();
+    let (mut all, mut refused) = (Vec::new(), 0);
+    for h in handles {
+        let (lat, r) = h.join().unwrap();
+        all.extend(lat);
+        refused += r;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let all = sorted(all);
+    Run {
+        per_sec: all.len() as f64 / elapsed,
+        p50: percentile(&all, 0.5),
+        p99: percentile(&all, 0.99),
+        refused,
+        cycles: all.len() as u64,
+    }
+}
+
+fn vacuum(c: &mut Client) {
+    c.batch_execute(
+        "VACUUM ANALYZE pool_ext.signalwire_phone_numbers; VACUUM ANALYZE bench.baseline_numbers",
+    )
+    .unwrap();
+}
+
+/// Server-side assignment times (ms) of `n` cycles, from bench.server_side.
+fn server_side(c: &mut Client, imp: Impl, n: i32, prefix: &str, companies: i32) -> (f64, f64) {
+    // Simple protocol: the procedure commits after each cycle, which CALL allows only at top
+    // level.
+    c.batch_execute(&format!(
+        "CALL bench.server_side('{}', {n}, '{prefix}', {companies})",
+        imp.name()
+    ))
+    .unwrap();
+    let row = c
+        .query_one(
+            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)
+             FROM bench.timings WHERE impl = $1",
+            &[&imp.name()],
+        )
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+/// End-to-end client time of one assignment (ms): the call alone is timed, the release after
+/// it is not.
+fn client_side(c: &mut Client, imp: Impl, n: u64, prefix: &str, companies: u64) -> (f64, f64) {
+    let assign = c.prepare(imp.assign_sql()).unwrap();
+    let release = c.prepare(imp.release_sql()).unwrap();
+    let mut rng = Rng(42);
+    let mut lat = Vec::new();
+    for _ in 0..n {
+        let company = format!("{prefix}{}", rng.below(companies));
+        let t = Instant::now();
+        let id: String = c
+            .query_one(&assign, &[&company, &Uuid::new_v4()])
+            .unwrap()
+            .get(0);
+        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+        c.query(&release, &[&id]).unwrap();
+    }
+    let lat = sorted(lat);
+    (percentile(&lat, 0.5), percentile(&lat, 0.99))
+}
+
+fn sizes(c: &mut Client) -> Vec<(String, i64)> {
+    c.query(
+        "SELECT c.oid::regclass::text, pg_relation_size(c.oid)
+         FROM pg_class c
+         WHERE c.relnamespace = 'pool_ext'::regnamespace AND c.relkind IN ('r', 'i')
+         ORDER BY 1",
+        &[],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect()
+}
+
+fn mb(bytes: i64) -> String {
+    format!("{:.2} MB", bytes as f64 / 1_048_576.0)
+}
+
+#[test]
+#[ignore = "a benchmark: run it with bash bench/run.sh"]
+fn benchmark() {
+    let seconds = Duration::from_secs(env_or("POOL_EXT_BENCH_SECONDS", 15));
+    let samples = env_or("POOL_EXT_BENCH_SAMPLES", 3000);
+    let bloat_cycles = env_or("POOL_EXT_BENCH_CYCLES", 1_000_000);
+    let mut report = String::new();
+    let mut out = |line: String| {
+        println!("{line}");
+        report.push_str(&line);
+        report.push('\n');
+    };
+
+    // 1. Latency by pool size.
+    out("## 1. One assignment, by pool size (ms)\n".into());
+    out("| pool | impl | server p50 | server p99 | client p50 | client p99 |".into());
+    out("|---|---|---|---|---|---|".into());
+    let mut p50_by_size = Vec::new();
+    for (companies, per) in [(1, 5), (100, 15), (200, 15), (5000, 20)] {
+        let mut c = fresh_db();
+        load(&mut c, "Size ", companies, per, 12_000_000_000);
+        let label = format!("{} numbers / {} companies", companies * per, companies);
+        for imp in [Impl::PoolExt, Impl::Baseline] {
+            // Warm up: plans cached, caches filled.
+            client_side(&mut c, imp, 200, "Size ", companies as u64);
+            let (s50, s99) = server_side(&mut c, imp, samples as i32, "Size ", companies);
+            let (c50, c99) = client_side(&mut c, imp, samples, "Size ", companies as u64);
+            if imp == Impl::PoolExt {
+                p50_by_size.push(s50);
+            }
+            out(format!(
+                "| {label} | {} | {s50:.3} | {s99:.3} | {c50:.3} | {c99:.3} |",
+                imp.name()
+            ));
+        }
+    }
+    let flat = p50_by_size[3] / p50_by_size[0];
+    out(format!(
+        "\npool_ext server p50 at 100,000 numbers / at 5 numbers: **{flat:.2}x** (target <= 1.5x)\n"
+    ));
+
+    // 2. Steady-state throughput, and the machine's write limit.
+    out("## 2. Steady-state throughput: cycles/s (BEGIN; assign; release; COMMIT), 1,500 numbers / 100 companies\n".into());
+    out("| clients | pool_ext | baseline | pool_ext / baseline | pool_ext p99 ms | baseline p99 ms |".into());
+    out("|---|---|---|---|---|---|".into());
+    let mut c = fresh_db();
+    load(&mut c, "Steady ", 100, 15, 13_000_000_000);
+    let mut ours_at_8 = 0.0;
+    for clients in [1, 8, 32] {
+        vacuum(&mut c);
+        let ours = run_clients(Impl::PoolExt, clients, "Steady ", 100, seconds, u64::MAX);
+        vacuum(&mut c);
+        let base = run_clients(Impl::Baseline, clients, "Steady ", 100, seconds, u64::MAX);
+        if clients == 8 {
+            ours_at_8 = ours.per_sec;
+        }
+        out(format!(
+            "| {clients} | {:.0} | {:.0} | **{:.2}x** | {:.2} | {:.2} |",
+            ours.per_sec,
+            base.per_sec,
+            ours.per_sec / base.per_sec,
+            ours.p99,
+            base.p99
+        ));
+    }
+    let simple_update = pgbench_simple_update(seconds);
+    out(format!(
+        "\npgbench simple-update, 8 clients, same cluster: {simple_update:.0} tps; pool_ext at 8 clients / simple-update: **{:.2}x** (target >= 0.5x)\n",
+        ours_at_8 / simple_update
+    ));
+
+    // 3. One hot company.
+    out("## 3. One hot company: 20 numbers, 32 clients\n".into());
+    let mut c = fresh_db();
+    load(&mut c, "Hot ", 1, 20, 14_000_000_000);
+    let alone = run_clients(Impl::PoolExt, 1, "Hot ", 1, seconds, u64::MAX);
+    let hot = run_clients(Impl::PoolExt, 32, "Hot ", 1, seconds, u64::MAX);
+    let doubles: i64 = c
+        .query_one(
+            "SELECT (SELECT count(*) FROM pool_ext.double_assignments)
+                  + (SELECT count(*) FROM (
+                        SELECT event, lag(event) OVER (PARTITION BY vapi_phone_number_id ORDER BY id) AS prev
+                        FROM pool_ext.phone_number_ledger) h WHERE event = prev)",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    out(format!(
+        "{:.0} cycles/s, p50 {:.2} ms, p99 {:.2} ms vs {:.2} ms uncontended (**{:.2}x**, target < 5x); {} cycles, {} refusals while all 20 were held; double assignments: **{doubles}**\n",
+        hot.per_sec,
+        hot.p50,
+        hot.p99,
+        alone.p99,
+        hot.p99 / alone.p99,
+        hot.cycles,
+        hot.refused
+    ));
+
+    // 4. A backlog of 100,000 expired holds.
+    out("## 4. Releasing a backlog of 100,000 expired holds while assignments go on\n".into());
+    let mut c = fresh_db();
+    load(&mut c, "Live ", 100, 15, 15_000_000_000);
+    load(&mut c, "Backlog ", 5000, 20, 16_000_000_000);
+    let before = run_clients(Impl::PoolExt, 8, "Live ", 100, seconds, u64::MAX);
+    // Make every backlog number an expired hold (triggers off: a bulk fixture, not a change
+    // anyone made through the pool).
+    c.batch_execute(
+        "SET session_replication_role = replica;
+         UPDATE pool_ext.signalwire_phone_numbers
+         SET assignment_status = 'assigned', currently_assigned_to = gen_random_uuid(),
+             assigned_at = now() - interval '19 hours', release_at = now() - interval '1 hour'
+         WHERE assigned_broker_company LIKE 'Backlog %';
+         RESET session_replication_role;
+         VACUUM ANALYZE pool_ext.signalwire_phone_numbers;",
+    )
+    .unwrap();
+    let releaser = thread::spawn(|| {
+        let mut r = connect(DB);
+        thread::sleep(Duration::from_millis(500));
+        let t = Instant::now();
+        let n: i64 = r
+            .query_one("SELECT pool_ext.release_expired_phone_numbers()", &[])
+            .unwrap()
+            .get(0);
+        (n, t.elapsed())
+    });
+    let during = run_clients(Impl::PoolExt, 8, "Live ", 100, seconds, u64::MAX);
+    let (released, took) = releaser.join().unwrap();
+    out(format!(
+        "release_expired_phone_numbers() released {released} holds in {:.2} s. Assignment p99 (8 clients): {:.2} ms without a backlog, {:.2} ms while releasing (**{:.2}x**, target <= 3x); throughput {:.0} vs {:.0} cycles/s\n",
+        took.as_secs_f64(),
+        before.p99,
+        during.p99,
+        during.p99 / before.p99,
+        before.per_sec,
+        during.per_sec
+    ));
+
+    // 5. Bloat after many cycles, autovacuum on default settings.
+    out(format!(
+        "## 5. Sizes after {bloat_cycles} assign/release cycles (8 clients), autovacuum defaults\n"
+    ));
+    let mut c = fresh_db();
+    load(&mut c, "Bloat ", 100, 15, 17_000_000_000);
+    let fresh = sizes(&mut c);
+    let t = Instant::now();
+    let run = run_clients(
+        Impl::PoolExt,
+        8,
+        "Bloat ",
+        100,
+        Duration::from_secs(3600),
+        bloat_cycles,
+    );
+    let after = sizes(&mut c);
+    out(format!(
+        "{} cycles in {:.0} s ({:.0}/s).\n",
+        run.cycles,
+        t.elapsed().as_secs_f64(),
+        run.per_sec
+    ));
+    out("| relation | fresh | after | after / fresh |".into());
+    out("|---|---|---|---|".into());
+    for ((name, f), (_, a)) in fresh.iter().zip(after.iter()) {
+        let ratio = if *f > 0 {
+            format!("{:.2}x", *a as f64 / *f as f64)
+        } else {
+            "n/a (empty when fresh)".into()
+        };
+        out(format!("| {name} | {} | {} | {ratio} |", mb(*f), mb(*a)));
+    }
+    out("\nThe ledger and its indexes grow by design (two rows per cycle: assigned, released); the target applies to the pool table and its indexes.\n".into());
+
+    let path =
+        std::env::var("POOL_EXT_BENCH_OUT").unwrap_or_else(|_| "/tmp/pool_ext-bench.md".into());
+    std::fs::write(&path, &report).unwrap();
+    println!("results written to {path}");
+}
+
+/// pgbench's built-in simple-update at 8 clients on a scale-10 database of the same cluster.
+fn pgbench_simple_update(duration: Duration) -> f64 {
+    let mut admin = connect("postgres");
+    admin
+        .batch_execute("DROP DATABASE IF EXISTS pgbench_ref WITH (FORCE)")
+        .unwrap();
+    admin.batch_execute("CREATE DATABASE pgbench_ref").unwrap();
+    let pgbench = "/usr/lib/postgresql/15/bin/pgbench";
+    let status = Command::new(pgbench)
+        .args(["-i", "-q", "-s", "10", "-U", "postgres", "pgbench_ref"])
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let out = Command::new(pgbench)
+        .args([
+            "-b",
+            "simple-update",
+            "-c",
+            "8",
+            "-j",
+            "2",
+            "-T",
+            &duration.as_secs().to_string(),
+            "-U",
+            "postgres",
+            "pgbench_ref",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.lines()
+        .find_map(|l| l.strip_prefix("tps = "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no tps in pgbench output: {text}"))
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The benchmark, in one command: build pool_ext in release mode and install it into the system
+# Postgres 15, start the private benchmark cluster (port 55434, socket /var/tmp/pool_ext-bench,
+# default Postgres settings, fsync on), run bench/harness.rs and print the results table.
+# The table is also written to /tmp/pool_ext-bench.md; bench/RESULTS.md keeps a run of it.
+#
+#   bash bench/run.sh
+#   POOL_EXT_BENCH_SECONDS=30 POOL_EXT_BENCH_CYCLES=200000 bash bench/run.sh   # other sizes
+#
+# About 25 minutes on 2 cores, most of it the 1,000,000-cycle bloat run.
+set -euo pipefail
+export PATH="$HOME/.cargo/bin:$PATH"
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+
+echo "[bench] building pool_ext in release mode and installing it"
+sudo_flag=()
+[ "$(id -u)" -eq 0 ] || sudo_flag=(--sudo)
+cargo pgrx install --release --pg-config /usr/bin/pg_config "${sudo_flag[@]}" >/tmp/pool_ext-bench-install.log 2>&1 ||
+  { tail -40 /tmp/pool_ext-bench-install.log; exit 1; }
+
+bash scripts/cluster.sh start bench
+trap 'bash scripts/cluster.sh stop bench' EXIT
+eval "$(bash scripts/cluster.sh env bench)"
+export PGHOST PGPORT PGUSER
+
+out=/tmp/pool_ext-bench.md
+{
+  echo "# pool_ext benchmark"
+  echo
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- machine: $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(free -g | awk '/^Mem:/ {print $2}') GiB memory"
+  echo "- server: $(psql -X -At -d postgres -c 'SHOW server_version'), default settings (shared_buffers $(psql -X -At -d postgres -c 'SHOW shared_buffers'), fsync $(psql -X -At -d postgres -c 'SHOW fsync')), over a Unix socket"
+  echo "- pool_ext $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1), release build; client: bench/harness.rs (Rust, postgres crate)"
+  echo
+} >"$out.head"
+
+# The harness is an ignored test target; it shares the test command's build of the client.
+POOL_EXT_BENCH_OUT="$out.body" cargo test --no-default-features --features "pg15 pg_test" \
+  --test bench -- --ignored --nocapture benchmark
+
+cat "$out.head" "$out.body" >"$out"
+rm -f "$out.head" "$out.body"
+echo
+echo "[bench] results: $out"
