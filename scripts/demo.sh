@@ -88,7 +88,7 @@ FROM phone_number_ledger ORDER BY id;
 
 \echo '== pg_cron runs the release every hour'
 CREATE EXTENSION IF NOT EXISTS pg_cron;
-SELECT cron.schedule('release-phone-numbers', '0 * * * *', $$SELECT release_expired_phone_numbers()$$) IS NOT NULL AS scheduled;
+SELECT schedule_release_job() IS NOT NULL AS scheduled;
 SELECT jobname, schedule, command FROM cron.job;
 SQL
 

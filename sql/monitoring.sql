@@ -73,7 +73,8 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, 
     FROM phone_number_ledger AS a
     LEFT JOIN LATERAL (
         SELECT occurred_at FROM phone_number_ledger AS r
-        WHERE r.vapi_phone_number_id = a.vapi_phone_number_id AND r.event = 'released' AND r.id > a.id
+        WHERE r.number = a.number AND r.occurred_at >= a.occurred_at
+          AND r.event = 'released' AND r.id > a.id
         ORDER BY r.id LIMIT 1
     ) AS r ON true
     WHERE a.number = phone AND a.event = 'assigned' AND a.occurred_at <= at_time

@@ -10,7 +10,8 @@
 //! - `errors`: every error a caller can see, with its SQLSTATE, message and hint;
 //! - `plans`: statements planned once per connection;
 //! - `sql/schema.sql`: the tables, constraints and indexes; `sql/monitoring.sql`: views;
-//!   `sql/access.sql`: `grant_pool_access`, the documented sets of privileges.
+//!   `sql/access.sql`: `grant_pool_access`, the documented sets of privileges;
+//!   `sql/scheduling.sql`: `schedule_release_job`, the pg_cron helper.
 
 ::pgrx::pg_module_magic!(name, version);
 
@@ -37,6 +38,12 @@ pgrx::extension_sql_file!(
     "../sql/access.sql",
     name = "access",
     requires = ["monitoring"]
+);
+
+pgrx::extension_sql_file!(
+    "../sql/scheduling.sql",
+    name = "scheduling",
+    requires = ["schema"]
 );
 
 pgrx::extension_sql!(

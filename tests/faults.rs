@@ -65,11 +65,12 @@ fn run_workers(
                 while !stop.load(Ordering::Relaxed) {
                     let s = match session.as_mut() {
                         Some(s) => s,
-                        None => match db.try_session() {
-                            Ok(mut s) => {
-                                s.batch_execute(&format!("SET application_name = '{APP}'")).unwrap();
-                                session.insert(s)
-                            }
+                        // A fault may strike between connecting and naming the session too.
+                        None => match db
+                            .try_session()
+                            .and_then(|mut s| s.batch_execute(&format!("SET application_name = '{APP}'")).map(|_| s))
+                        {
+                            Ok(s) => session.insert(s),
                             Err(_) => {
                                 thread::sleep(Duration::from_millis(50));
                                 continue;

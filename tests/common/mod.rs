@@ -110,8 +110,13 @@ pub struct TestDb {
 
 impl TestDb {
     pub fn new(test: &str) -> TestDb {
+        TestDb::exactly(&format!("it_{}_{test}", env!("CARGO_CRATE_NAME")))
+    }
+
+    /// A database of exactly this name (pg_cron works in one database only).
+    pub fn exactly(name: &str) -> TestDb {
         let cluster = cluster();
-        let name = format!("it_{}_{test}", env!("CARGO_CRATE_NAME"));
+        let name = name.to_string();
         let mut admin = cluster.connect("postgres");
         admin
             .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

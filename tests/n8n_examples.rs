@@ -1,0 +1,126 @@
+//! The n8n workflows in examples/n8n cannot rot: every SQL statement of every Postgres node is
+//! run here with sample values for its query parameters, as n8n would send them (its Postgres
+//! node formats `$1, $2, ...` as escaped literals), by a role that has only the `caller` rights.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use postgres::SimpleQueryMessage;
+use serde_json::Value;
+
+/// The Postgres nodes of a workflow file: (node name, query, parameter expressions).
+fn postgres_nodes(file: &Path) -> Vec<(String, String, Vec<String>)> {
+    let workflow: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    workflow["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["type"] == "n8n-nodes-base.postgres")
+        .map(|n| {
+            let p = &n["parameters"];
+            assert_eq!(p["operation"], "executeQuery", "{}", n["name"]);
+            let query = p["query"].as_str().unwrap().to_string();
+            let replacement = p["options"]["queryReplacement"].as_str().unwrap_or("");
+            // "={{ a }},={{ b }}": the expressions between {{ and }}, in order.
+            let expressions = replacement
+                .split("{{")
+                .skip(1)
+                .map(|part| part.split("}}").next().unwrap().trim().to_string())
+                .collect();
+            (n["name"].as_str().unwrap().to_string(), query, expressions)
+        })
+        .collect()
+}
+
+/// What the sample webhook bodies hold.
+fn sample(expression: &str, lead: &Uuid) -> String {
+    match expression {
+        "$json.body.company_name" => "N8n Realty".into(),
+        "$json.body.lead_id" => lead.to_string(),
+        "$json.body.reply_phone" => "+13055550123".into(),
+        "$json.body.outcome" => "no_answer".into(),
+        "$json.body.appointment_at ?? ''" => String::new(),
+        other => panic!("no sample value for the expression {other}"),
+    }
+}
+
+/// `$n` replaced by the n-th value as an escaped literal, as n8n's Postgres node does.
+fn bind(query: &str, values: &[String]) -> String {
+    let mut sql = query.to_string();
+    for (i, v) in values.iter().enumerate().rev() {
+        sql = sql.replace(
+            &format!("${}", i + 1),
+            &format!("'{}'", v.replace('\'', "''")),
+        );
+    }
+    sql
+}
+
+fn rows(s: &mut postgres::Client, sql: &str) -> Result<usize, postgres::Error> {
+    Ok(s.simple_query(sql)?
+        .iter()
+        .filter(|m| matches!(m, SimpleQueryMessage::Row(_)))
+        .count())
+}
+
+#[test]
+fn every_statement_of_the_n8n_examples_runs_with_query_parameters() {
+    let db = TestDb::new("n8n_examples");
+    let mut s = db.session();
+    load_pool(&mut s, "N8n Realty", 6600, 1);
+    s.batch_execute(
+        "DROP ROLE IF EXISTS pe_n8n_caller; CREATE ROLE pe_n8n_caller NOLOGIN;
+         SELECT grant_pool_access('pe_n8n_caller');
+         SET ROLE pe_n8n_caller;
+         SET search_path = \"$user\", public;",
+    )
+    .unwrap();
+
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/n8n");
+    let first_lead = lead(60, 1);
+    let mut statements = 0;
+    // In the order a lead lives through them: assigned, called, released.
+    for file in [
+        "assign-on-email-reply.json",
+        "record-call-outcome.json",
+        "hourly-release.json",
+    ] {
+        for (node, query, expressions) in postgres_nodes(&dir.join(file)) {
+            assert!(
+                !query.contains("{{"),
+                "{file} / {node}: values are pasted into the SQL text"
+            );
+            let placeholders = (1..=9).filter(|i| query.contains(&format!("${i}"))).count();
+            assert_eq!(
+                placeholders,
+                expressions.len(),
+                "{file} / {node}: parameters and placeholders differ"
+            );
+            let values: Vec<String> = expressions.iter().map(|e| sample(e, &first_lead)).collect();
+            let returned = rows(&mut s, &bind(&query, &values))
+                .unwrap_or_else(|e| panic!("{file} / {node}: {e}"));
+            assert_eq!(returned, 1, "{file} / {node}");
+            statements += 1;
+        }
+    }
+    assert_eq!(statements, 3);
+
+    // What the email flow's error output sees on an exhausted pool: the one number is held.
+    let (_, query, expressions) = postgres_nodes(&dir.join("assign-on-email-reply.json")).remove(0);
+    let values: Vec<String> = expressions
+        .iter()
+        .map(|e| sample(e, &lead(60, 2)))
+        .collect();
+    let e = rows(&mut s, &bind(&query, &values)).unwrap_err();
+    let db_error = e.as_db_error().unwrap();
+    assert_eq!(db_error.code().code(), "53000");
+    assert_eq!(
+        db_error.message(),
+        "No available phone numbers in pool for 'N8n Realty'"
+    );
+
+    s.batch_execute("RESET ROLE; RESET search_path").unwrap();
+    assert_pool_invariants(&mut s);
+}

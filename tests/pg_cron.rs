@@ -1,0 +1,104 @@
+//! pg_cron for real: Debian's postgresql-15-cron, preloaded in the test cluster
+//! (scripts/cluster.sh sets cron.database_name = 'pool_demo'). schedule_release_job schedules
+//! the release, and a run of the job releases an expired hold. pg_cron 1.4 schedules by the
+//! minute, so this test waits up to two minutes for the run.
+
+mod common;
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+#[test]
+fn a_scheduled_release_job_frees_an_expired_hold() {
+    // pg_cron lives in the database cron.database_name names; so does the pool here.
+    let db = TestDb::exactly("pool_demo");
+    let mut s = db.session();
+    load_pool(&mut s, "Cron Realty", 6700, 2);
+    let lead = lead(70, 1);
+    let number = assign(&mut s, "Cron Realty", &lead).unwrap();
+
+    // Without pg_cron: a clear error that says what to do, and nothing scheduled.
+    let e = expect_error(s.query("SELECT schedule_release_job()", &[]), "55000");
+    assert!(
+        e.message().contains("pg_cron is not installed"),
+        "{}",
+        e.message()
+    );
+    assert!(e
+        .hint()
+        .unwrap_or_default()
+        .contains("shared_preload_libraries"));
+
+    s.batch_execute("CREATE EXTENSION pg_cron").unwrap();
+    let job: i64 = s
+        .query_one("SELECT schedule_release_job('* * * * *')", &[])
+        .unwrap()
+        .get(0);
+    let command: String = s
+        .query_one("SELECT command FROM cron.job WHERE jobid = $1", &[&job])
+        .unwrap()
+        .get(0);
+    assert_eq!(command, "SELECT pool_ext.release_expired_phone_numbers()");
+    // Scheduling again under the same name replaces the job, it does not add one.
+    let again: i64 = s
+        .query_one("SELECT schedule_release_job('* * * * *')", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(again, job);
+    assert_eq!(count(&mut s, "SELECT count(*) FROM cron.job"), 1);
+
+    // The hold's time is up; the next run of the job must release it.
+    s.execute(
+        "UPDATE signalwire_phone_numbers SET release_at = now() - interval '1 minute'
+         WHERE vapi_phone_number_id = $1",
+        &[&number],
+    )
+    .unwrap();
+    let started = Instant::now();
+    loop {
+        let released = count(
+            &mut s,
+            "SELECT count(*) FROM phone_number_ledger WHERE event = 'released' AND reason = 'expired'",
+        );
+        if released == 1 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(150),
+            "no pg_cron run released the hold within 150 s; runs: {:?}",
+            s.query(
+                "SELECT status, return_message FROM cron.job_run_details",
+                &[]
+            )
+            .unwrap()
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, Option<String>>(1)))
+            .collect::<Vec<_>>()
+        );
+        thread::sleep(Duration::from_secs(1));
+    }
+    let succeeded = count(
+        &mut s,
+        &format!("SELECT count(*) FROM cron.job_run_details WHERE jobid = {job} AND status = 'succeeded'"),
+    );
+    assert!(succeeded >= 1);
+    println!(
+        "pg_cron released the expired hold {:.0} s after it expired",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        count(
+            &mut s,
+            "SELECT count(*) FROM signalwire_phone_numbers WHERE assignment_status = 'assigned'"
+        ),
+        0
+    );
+    assert!(s
+        .query_one("SELECT unschedule_release_job()", &[])
+        .unwrap()
+        .get::<_, bool>(0));
+    assert_eq!(count(&mut s, "SELECT count(*) FROM cron.job"), 0);
+    assert_pool_invariants(&mut s);
+}
