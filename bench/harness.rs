@@ -338,13 +338,13 @@ fn benchmark() {
         let ours_script = "\\set c random(0, 99)
 BEGIN;
 SELECT vapi_phone_number_id AS id FROM pool_ext.assign_phone_number('Steady ' || :c, gen_random_uuid()) \\gset
-SELECT pool_ext.force_release_phone_number(:'id', 'bench');
+SELECT pool_ext.force_release_phone_number(:id, 'bench');
 END;
 ";
         let base_script = "\\set c random(0, 99)
 BEGIN;
 SELECT vapi_phone_number_id AS id FROM bench.baseline_assign('Steady ' || :c, gen_random_uuid()) \\gset
-SELECT bench.baseline_release(:'id');
+SELECT bench.baseline_release(:id);
 END;
 ";
         let mut ours_at_8 = 0.0;
@@ -505,8 +505,9 @@ fn script_file(name: &str, text: &str) -> String {
     path.to_str().unwrap().to_string()
 }
 
-/// Runs pgbench with `args` (a script or a built-in) for `duration` and returns tps and the
-/// p99 transaction latency in ms, read from its per-transaction log.
+/// Runs pgbench with `args` (a script or a built-in) for `duration`, with prepared statements
+/// for every workload alike, and returns tps and the p99 transaction latency in ms, read from
+/// its per-transaction log.
 fn pgbench(db: &str, args: &[&str], clients: u64, duration: Duration) -> (f64, f64) {
     let dir = std::env::temp_dir().join("pool_ext_pgbench_logs");
     let _ = std::fs::remove_dir_all(&dir);
@@ -518,6 +519,8 @@ fn pgbench(db: &str, args: &[&str], clients: u64, duration: Duration) -> (f64, f
     let prefix_s = prefix.to_str().unwrap();
     let mut all_args: Vec<&str> = vec![
         "-n",
+        "-M",
+        "prepared",
         "-c",
         &clients_s,
         "-j",

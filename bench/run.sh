@@ -30,7 +30,7 @@ out=/tmp/pool_ext-bench.md
   echo "# pool_ext benchmark"
   echo
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "- machine: $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(free -g | awk '/^Mem:/ {print $2}') GiB memory"
+  echo "- machine: $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(awk '/^MemTotal:/ {printf "%.0f", $2 / 1048576}' /proc/meminfo) GiB memory"
   echo "- server: $(psql -X -At -d postgres -c 'SHOW server_version'), default settings (shared_buffers $(psql -X -At -d postgres -c 'SHOW shared_buffers'), fsync $(psql -X -At -d postgres -c 'SHOW fsync')), over a Unix socket"
   echo "- pool_ext $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1), release build; client: bench/harness.rs (Rust, postgres crate)"
   echo

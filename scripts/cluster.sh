@@ -64,13 +64,21 @@ case "$action" in
 port = $port
 listen_addresses = ''
 unix_socket_directories = '$base'
-shared_preload_libraries = 'pg_cron'
-cron.database_name = 'pool_demo'
-cron.use_background_workers = on
 max_worker_processes = 32
 max_connections = 200
 fsync = on
 CONF
+      # pg_cron only where it is used (demo and the pg_cron test): elsewhere its launcher
+      # would look for the database pool_demo, fail and restart every second.
+      case "$name" in
+        demo|test)
+          as_postgres tee -a "$data/postgresql.conf" >/dev/null <<CONF
+shared_preload_libraries = 'pg_cron'
+cron.database_name = 'pool_demo'
+cron.use_background_workers = on
+CONF
+          ;;
+      esac
     fi
     if ! running; then
       # Started from a test run, the server would inherit RUST_BACKTRACE, and pgrx would then

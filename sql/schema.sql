@@ -25,7 +25,8 @@ CREATE TABLE signalwire_phone_numbers (
     created_at               timestamptz NOT NULL DEFAULT now(),
     -- assigned <=> a holder and a release time; available <=> neither.
     CONSTRAINT signalwire_phone_numbers_hold_consistent CHECK (
-        (assignment_status = 'assigned'  AND currently_assigned_to IS NOT NULL AND release_at IS NOT NULL)
+        (assignment_status = 'assigned'  AND currently_assigned_to IS NOT NULL AND release_at IS NOT NULL
+                                         AND assigned_at IS NOT NULL)
      OR (assignment_status = 'available' AND currently_assigned_to IS NULL     AND release_at IS NULL)
     )
 );

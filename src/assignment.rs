@@ -12,13 +12,39 @@ use crate::validation::{closest_name, optional_text, required, required_text};
 
 const FUNCTION: &str = "assign_phone_number";
 
+/// The first key of pool_ext's advisory locks: 'pool' in ASCII.
+const LOCK_SPACE: i32 = 1_886_351_212;
+
+/// The second key of the per-lead lock: FNV-1a over the company and the lead, folded to 32
+/// bits. The same in every backend running this library; a collision only makes two
+/// unrelated calls wait for each other.
+pub fn lead_lock_key(company: &str, lead: &[u8; 16]) -> i32 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in company.bytes().chain([0]).chain(lead.iter().copied()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    ((hash >> 32) ^ hash) as u32 as i32
+}
+
 /// Serialises concurrent calls for the same (company, lead), so that a lead asking twice at
 /// once waits for the first call and then gets its number back instead of a second one.
-/// The lock is released when the caller's transaction ends. The first key spells 'pool'.
-const LOCK_LEAD: Statement = Statement {
-    sql: "SELECT pg_advisory_xact_lock(1886351212, hashtext($1 || '/' || $2::text))",
-    arg_types: &[pg_sys::TEXTOID, pg_sys::UUIDOID],
-};
+/// Taken with pg_advisory_xact_lock(int4, int4) called directly (no SQL statement); released
+/// when the caller's transaction ends.
+fn lock_lead(company: &str, lead: pgrx::Uuid) {
+    let key = lead_lock_key(company, lead.as_bytes());
+    // SAFETY: a plain function call into Postgres with two int4 arguments; errors (a deadlock,
+    // a cancel) are raised as Postgres errors and unwind through pgrx's guard.
+    unsafe {
+        pgrx::direct_function_call_as_datum(
+            pg_sys::pg_advisory_xact_lock_int4,
+            &[
+                Some(pg_sys::Datum::from(LOCK_SPACE)),
+                Some(pg_sys::Datum::from(key)),
+            ],
+        );
+    }
+}
 
 /// One statement: return the lead's existing hold, or else claim the least recently assigned
 /// available active number (skipping rows other transactions have locked), hold it for the
@@ -131,11 +157,8 @@ fn claim(
     lead: pgrx::Uuid,
     customer_phone: Option<&str>,
 ) -> Result<AssignedRow, PoolError> {
+    lock_lead(company, lead);
     let key: [DatumWithOid; 2] = [company.into(), lead.into()];
-    spi(
-        client.update(&*plan(client, &LOCK_LEAD), None, &key),
-        FUNCTION,
-    );
 
     let rows = spi(client.update(&*plan(client, &CLAIM), None, &key), FUNCTION);
     let Some(row) = rows.into_iter().next() else {
@@ -199,5 +222,28 @@ fn why_nothing_was_claimed(client: &mut SpiClient<'_>, company: &str) -> PoolErr
         assigned: assigned.unwrap_or(0),
         inactive: inactive.unwrap_or(0),
         total,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lead_lock_key;
+
+    #[test]
+    fn lead_lock_keys_are_stable_and_tell_company_and_lead_apart() {
+        let lead = [7_u8; 16];
+        // A fixed value (FNV-1a, computed independently): the key must not change between
+        // builds, or two versions of the library running side by side during an upgrade
+        // would not exclude each other.
+        assert_eq!(lead_lock_key("Acme", &lead), 432_971_459);
+        assert_ne!(lead_lock_key("Acme", &lead), lead_lock_key("Acme ", &lead));
+        assert_ne!(
+            lead_lock_key("Acme", &lead),
+            lead_lock_key("Acme", &[8; 16])
+        );
+        // The separator keeps "ab" + lead from colliding with "a" + "b"-prefixed lead.
+        let mut shifted = [7_u8; 16];
+        shifted[0] = b'b';
+        assert_ne!(lead_lock_key("ab", &lead), lead_lock_key("a", &shifted));
     }
 }

@@ -123,6 +123,7 @@ fn register_crm_tables(leads: Option<PgRelation>, interactions: Option<PgRelatio
                 ),
                 FUNCTION,
             );
+            check_owners(client, FUNCTION)?;
             Ok(format!("assign_phone_number now also updates {leads_name} and inserts into {interactions_name}"))
         })
     })();
@@ -158,6 +159,36 @@ pub struct Assignment<'a> {
     pub assigned_at: TimestampWithTimeZone,
 }
 
+/// The registered tables that still exist, and the owner of each that is not a superuser.
+const OWNERS: &str = "
+SELECT c.oid::regclass::text, r.rolname::text, r.rolsuper
+FROM crm_tables AS t
+JOIN pg_class AS c ON c.oid IN (t.leads, t.interactions)
+JOIN pg_roles AS r ON r.oid = c.relowner";
+
+/// Both tables must still exist and belong to superusers: pool_ext writes to them as its
+/// owner, a superuser, and any trigger, default or policy on them runs with those rights.
+fn check_owners(client: &mut SpiClient<'_>, function: &'static str) -> Result<(), PoolError> {
+    let rows = spi(client.update(OWNERS, None, &[]), function);
+    let mut found = 0;
+    for row in rows {
+        found += 1;
+        let superuser = spi(row.get::<bool>(3), function).unwrap_or(false);
+        if !superuser {
+            return Err(PoolError::CrmOwnerNotSuperuser {
+                table: spi(row.get::<String>(1), function).unwrap_or_default(),
+                owner: spi(row.get::<String>(2), function).unwrap_or_default(),
+            });
+        }
+    }
+    // The same table may be registered twice (leads = interactions is refused by the column
+    // checks, so two rows are expected).
+    if found < 2 {
+        return Err(PoolError::CrmTableDropped);
+    }
+    Ok(())
+}
+
 /// Write the assignment to the lead row and the interactions table.
 pub fn track(
     client: &mut SpiClient<'_>,
@@ -165,6 +196,7 @@ pub fn track(
     a: &Assignment<'_>,
 ) -> Result<(), PoolError> {
     const FUNCTION: &str = "assign_phone_number";
+    check_owners(client, FUNCTION)?;
     let update_lead = format!(
         "UPDATE {} SET assigned_phone_number_id = $2, phone_assigned_at = $3 WHERE id = $1",
         tables.leads

@@ -81,6 +81,11 @@ pub enum PoolError {
     CrmColumnsMissing { table: String, missing: Vec<String> },
     /// The CRM leads table has no row for the lead being assigned.
     CrmLeadMissing { table: String, lead: String },
+    /// A registered CRM table no longer exists.
+    CrmTableDropped,
+    /// A CRM table is owned by a role that is not a superuser: pool_ext writes to it with the
+    /// extension owner's (superuser) rights, so its owner could run code with those rights.
+    CrmOwnerNotSuperuser { table: String, owner: String },
 }
 
 impl PoolError {
@@ -107,6 +112,8 @@ impl PoolError {
             PoolError::NumberHeld { .. } => ERRCODE_OBJECT_IN_USE,             // 55006
             PoolError::CrmColumnsMissing { .. } => ERRCODE_UNDEFINED_COLUMN,   // 42703
             PoolError::CrmLeadMissing { .. } => ERRCODE_FOREIGN_KEY_VIOLATION, // 23503
+            PoolError::CrmTableDropped => ERRCODE_UNDEFINED_TABLE,             // 42P01
+            PoolError::CrmOwnerNotSuperuser { .. } => ERRCODE_INSUFFICIENT_PRIVILEGE, // 42501
         }
     }
 
@@ -186,6 +193,10 @@ impl PoolError {
             }
             PoolError::CrmLeadMissing { table, lead } => {
                 format!("Lead {lead} is not in {table}")
+            }
+            PoolError::CrmTableDropped => "A registered CRM table no longer exists".to_string(),
+            PoolError::CrmOwnerNotSuperuser { table, owner } => {
+                format!("CRM table {table} is owned by {owner}, which is not a superuser")
             }
         }
     }
@@ -281,6 +292,17 @@ impl PoolError {
             ),
             PoolError::CrmLeadMissing { .. } => Some(
                 "Create the lead before assigning it a number, or pass the lead's id as stored.".into(),
+            ),
+            PoolError::CrmTableDropped => Some(
+                "Register the CRM tables again with register_crm_tables(), or stop tracking with \
+                 unregister_crm_tables()."
+                    .into(),
+            ),
+            PoolError::CrmOwnerNotSuperuser { .. } => Some(
+                "pool_ext writes to the CRM tables with its owner's superuser rights, so a trigger \
+                 added by another owner would run with them. Make a superuser the tables' owner \
+                 (ALTER TABLE ... OWNER TO ...), or do not register them."
+                    .into(),
             ),
         }
     }

@@ -161,6 +161,31 @@ pub fn lock_number(client: &mut SpiClient<'_>, id: &str) -> Result<Option<pgrx::
     }
 }
 
+/// One statement: lock the number (waiting for a transaction that is assigning it right now:
+/// this is an operator's deliberate act), release it if held, and write the ledger row.
+/// Returns (rows found, rows released). $1 id, $2 reason.
+const FORCE_RELEASE: Statement = Statement {
+    sql: "
+WITH target AS (
+    SELECT vapi_phone_number_id, currently_assigned_to AS lead
+    FROM signalwire_phone_numbers
+    WHERE vapi_phone_number_id = $1
+    FOR NO KEY UPDATE
+), released AS (
+    UPDATE signalwire_phone_numbers AS p
+    SET assignment_status = 'available', currently_assigned_to = NULL, release_at = NULL
+    FROM target
+    WHERE p.vapi_phone_number_id = target.vapi_phone_number_id AND target.lead IS NOT NULL
+    RETURNING p.vapi_phone_number_id, p.number, p.assigned_broker_company, target.lead
+), logged AS (
+    INSERT INTO phone_number_ledger (event, vapi_phone_number_id, number, broker_company, lead_id, reason)
+    SELECT 'released', vapi_phone_number_id, number, assigned_broker_company, lead, $2
+    FROM released
+)
+SELECT (SELECT count(*) FROM target), (SELECT count(*) FROM released)",
+    arg_types: &[pg_sys::TEXTOID, pg_sys::TEXTOID],
+};
+
 /// Release one number now, whoever holds it, with a ledger row. Returns false when it was
 /// not held. Waits for a transaction that is assigning it right now.
 #[pg_extern(volatile, security_definer, parallel_unsafe)]
@@ -174,11 +199,16 @@ fn force_release_phone_number(
         let id = required_text(vapi_phone_number_id, "vapi_phone_number_id")?;
         let reason = required_text(reason, "reason")?;
         Spi::connect_mut(|client| {
-            let Some(lead) = lock_number(client, id)? else {
-                return Ok(false);
-            };
-            release_one(client, id, lead, reason, None);
-            Ok(true)
+            let args: [DatumWithOid; 2] = [id.into(), reason.into()];
+            let counts = spi(
+                client.update(&*plan(client, &FORCE_RELEASE), Some(1), &args),
+                FUNCTION,
+            );
+            let (found, released) = spi(counts.first().get_two::<i64, i64>(), FUNCTION);
+            match (found.unwrap_or(0), released.unwrap_or(0)) {
+                (0, _) => Err(PoolError::UnknownNumber { id: id.to_string() }),
+                (_, released) => Ok(released > 0),
+            }
         })
     })();
     result.unwrap_or_else(|e: PoolError| e.raise(FUNCTION))

@@ -165,6 +165,11 @@ SELECT position, 'broker_company', format('%s is held by lead %s until %s; it ca
 FROM input AS i JOIN locked AS l USING (vapi_phone_number_id)
 WHERE l.assignment_status = 'assigned' AND l.assigned_broker_company <> i.broker_company
 UNION ALL
+SELECT position, 'number', format('%s is held by lead %s until %s; its number cannot change to %s now',
+       quote_literal(l.vapi_phone_number_id), l.currently_assigned_to, l.release_at, i.number)
+FROM input AS i JOIN locked AS l USING (vapi_phone_number_id)
+WHERE l.assignment_status = 'assigned' AND l.number <> i.number
+UNION ALL
 SELECT position, 'number', format('%s already belongs to %s', i.number, quote_literal(l.vapi_phone_number_id))
 FROM input AS i JOIN locked AS l ON l.number = i.number AND l.vapi_phone_number_id <> i.vapi_phone_number_id
 WHERE NOT EXISTS (SELECT FROM input AS j

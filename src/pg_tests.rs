@@ -357,7 +357,7 @@ $$;
                AND p.proname NOT IN ('company_policy', 'local_day_end')  -- inlined SQL helpers
                AND NOT EXISTS (SELECT FROM unnest(p.proconfig) AS c WHERE c LIKE 'search_path=pg_catalog,%')
                OR (n.nspname = 'pool_ext' AND p.prosecdef
-                   AND NOT p.proconfig @> ARRAY['search_path=pg_catalog, pool_ext, pg_temp'])",
+                   AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pool_ext, pg_temp'], false))",
         );
         assert_eq!(unpinned, "");
         let public = one::<String>(

@@ -253,3 +253,59 @@ fn who_held_a_number_at_a_time_reaches_the_last_lead_after_release() {
         0
     );
 }
+
+#[test]
+fn crm_tables_must_stay_superuser_owned_and_present_or_assignment_stops_clearly() {
+    let db = TestDb::new("crm_owner");
+    let mut s = db.session();
+    crm_tables(&mut s);
+    load_pool(&mut s, "Owner Realty", 6800, 3);
+    s.batch_execute("DROP ROLE IF EXISTS pe_crm_owner; CREATE ROLE pe_crm_owner NOLOGIN")
+        .unwrap();
+
+    // A table owned by a non-superuser is refused at registration: its owner could add a
+    // trigger that pool_ext would then run with superuser rights.
+    s.batch_execute("ALTER TABLE interactions OWNER TO pe_crm_owner")
+        .unwrap();
+    let before = snapshot(&mut s);
+    let e = expect_error(
+        s.query_one("SELECT register_crm_tables('leads', 'interactions')", &[]),
+        "42501",
+    );
+    assert!(
+        e.message().contains("owned by pe_crm_owner"),
+        "{}",
+        e.message()
+    );
+    assert_eq!(snapshot(&mut s), before);
+
+    // Registered while superuser-owned, then handed to another owner: assignments stop with
+    // the same error instead of running that owner's code as a superuser, and hold nothing.
+    s.batch_execute("ALTER TABLE interactions OWNER TO postgres")
+        .unwrap();
+    s.query_one("SELECT register_crm_tables('leads', 'interactions')", &[])
+        .unwrap();
+    let lead = lead(80, 1);
+    s.execute("INSERT INTO leads (id) VALUES ($1)", &[&lead])
+        .unwrap();
+    s.batch_execute("ALTER TABLE leads OWNER TO pe_crm_owner")
+        .unwrap();
+    let before = snapshot(&mut s);
+    expect_error(assign(&mut s, "Owner Realty", &lead), "42501");
+    assert_eq!(snapshot(&mut s), before);
+
+    // A registered table that was dropped: a clear 42P01 with what to do, nothing held.
+    s.batch_execute("ALTER TABLE leads OWNER TO postgres; DROP TABLE interactions")
+        .unwrap();
+    let e = expect_error(assign(&mut s, "Owner Realty", &lead), "42P01");
+    assert!(
+        e.hint().unwrap_or_default().contains("register_crm_tables"),
+        "{:?}",
+        e.hint()
+    );
+    assert_eq!(snapshot(&mut s), before);
+    s.query_one("SELECT unregister_crm_tables()", &[]).unwrap();
+    assign(&mut s, "Owner Realty", &lead).unwrap();
+    s.batch_execute("DROP TABLE leads; DROP ROLE pe_crm_owner")
+        .unwrap();
+}

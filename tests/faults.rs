@@ -281,10 +281,16 @@ fn a_backend_killed_with_sigkill_and_crash_recovery_lose_nothing() {
             .next()
             .expect("a worker backend");
         drop(s);
-        let status = Command::new("kill")
-            .args(["-9", &pid.to_string()])
-            .status()
-            .unwrap();
+        // The backend belongs to the postgres user: signal it as that user unless root.
+        let pid = pid.to_string();
+        let status = if Command::new("id").arg("-u").output().unwrap().stdout == b"0\n" {
+            Command::new("kill").args(["-9", &pid]).status().unwrap()
+        } else {
+            Command::new("sudo")
+                .args(["-n", "-u", "postgres", "kill", "-9", &pid])
+                .status()
+                .unwrap()
+        };
         assert!(status.success());
         kills += 1;
     }
@@ -394,6 +400,12 @@ fn a_stalled_or_rolled_back_caller_blocks_no_one() {
         assign(&mut s, "Stall Co", &lead(31, 9)).unwrap(),
         stalled_number
     );
+    // Nobody waited for the stalled caller's locks (a wait would have run into lock_timeout).
+    assert!(
+        waits.iter().all(|w| *w < Duration::from_secs(2)),
+        "{waits:?}"
+    );
+    assert!(release_wait < Duration::from_secs(2), "{release_wait:?}");
     println!(
         "stalled caller: other assignments waited {:?}; the release job waited {:?} and skipped the locked hold",
         waits.iter().max().unwrap(),

@@ -23,37 +23,50 @@ fn postgres_nodes(file: &Path) -> Vec<(String, String, Vec<String>)> {
             assert_eq!(p["operation"], "executeQuery", "{}", n["name"]);
             let query = p["query"].as_str().unwrap().to_string();
             let replacement = p["options"]["queryReplacement"].as_str().unwrap_or("");
-            // "={{ a }},={{ b }}": the expressions between {{ and }}, in order.
-            let expressions = replacement
-                .split("{{")
-                .skip(1)
-                .map(|part| part.split("}}").next().unwrap().trim().to_string())
-                .collect();
+            // "={{ [ a, b, c ] }}": one expression returning an array, so that a value with a
+            // comma in it stays one parameter (a plain comma-separated list would split it).
+            let expressions = if replacement.is_empty() {
+                Vec::new()
+            } else {
+                let inner = replacement
+                    .trim()
+                    .strip_prefix("={{")
+                    .and_then(|r| r.strip_suffix("}}"))
+                    .map(str::trim)
+                    .and_then(|r| r.strip_prefix('['))
+                    .and_then(|r| r.strip_suffix(']'))
+                    .unwrap_or_else(|| {
+                        panic!("{}: parameters are not one array expression", n["name"])
+                    });
+                inner.split(',').map(|e| e.trim().to_string()).collect()
+            };
             (n["name"].as_str().unwrap().to_string(), query, expressions)
         })
         .collect()
 }
 
-/// What the sample webhook bodies hold.
-fn sample(expression: &str, lead: &Uuid) -> String {
+/// What the sample webhook bodies hold (None: the field is absent, so the value is null).
+fn sample(expression: &str, lead: &Uuid) -> Option<String> {
     match expression {
-        "$json.body.company_name" => "N8n Realty".into(),
-        "$json.body.lead_id" => lead.to_string(),
-        "$json.body.reply_phone" => "+13055550123".into(),
-        "$json.body.outcome" => "no_answer".into(),
-        "$json.body.appointment_at ?? ''" => String::new(),
+        "$json.body.company_name" => Some("N8n, Realty".into()),
+        "$json.body.lead_id" => Some(lead.to_string()),
+        "$json.body.reply_phone ?? null" => Some("+13055550123".into()),
+        "$json.body.outcome" => Some("no_answer".into()),
+        "$json.body.appointment_at ?? null" => None,
         other => panic!("no sample value for the expression {other}"),
     }
 }
 
-/// `$n` replaced by the n-th value as an escaped literal, as n8n's Postgres node does.
-fn bind(query: &str, values: &[String]) -> String {
+/// `$n` replaced by the n-th value as an escaped literal (or NULL), as n8n's Postgres node
+/// formats query parameters.
+fn bind(query: &str, values: &[Option<String>]) -> String {
     let mut sql = query.to_string();
     for (i, v) in values.iter().enumerate().rev() {
-        sql = sql.replace(
-            &format!("${}", i + 1),
-            &format!("'{}'", v.replace('\'', "''")),
-        );
+        let literal = match v {
+            Some(v) => format!("'{}'", v.replace('\'', "''")),
+            None => "NULL".to_string(),
+        };
+        sql = sql.replace(&format!("${}", i + 1), &literal);
     }
     sql
 }
@@ -69,7 +82,7 @@ fn rows(s: &mut postgres::Client, sql: &str) -> Result<usize, postgres::Error> {
 fn every_statement_of_the_n8n_examples_runs_with_query_parameters() {
     let db = TestDb::new("n8n_examples");
     let mut s = db.session();
-    load_pool(&mut s, "N8n Realty", 6600, 1);
+    load_pool(&mut s, "N8n, Realty", 6600, 1);
     s.batch_execute(
         "DROP ROLE IF EXISTS pe_n8n_caller; CREATE ROLE pe_n8n_caller NOLOGIN;
          SELECT grant_pool_access('pe_n8n_caller');
@@ -98,7 +111,8 @@ fn every_statement_of_the_n8n_examples_runs_with_query_parameters() {
                 expressions.len(),
                 "{file} / {node}: parameters and placeholders differ"
             );
-            let values: Vec<String> = expressions.iter().map(|e| sample(e, &first_lead)).collect();
+            let values: Vec<Option<String>> =
+                expressions.iter().map(|e| sample(e, &first_lead)).collect();
             let returned = rows(&mut s, &bind(&query, &values))
                 .unwrap_or_else(|e| panic!("{file} / {node}: {e}"));
             assert_eq!(returned, 1, "{file} / {node}");
@@ -109,7 +123,7 @@ fn every_statement_of_the_n8n_examples_runs_with_query_parameters() {
 
     // What the email flow's error output sees on an exhausted pool: the one number is held.
     let (_, query, expressions) = postgres_nodes(&dir.join("assign-on-email-reply.json")).remove(0);
-    let values: Vec<String> = expressions
+    let values: Vec<Option<String>> = expressions
         .iter()
         .map(|e| sample(e, &lead(60, 2)))
         .collect();
@@ -118,7 +132,7 @@ fn every_statement_of_the_n8n_examples_runs_with_query_parameters() {
     assert_eq!(db_error.code().code(), "53000");
     assert_eq!(
         db_error.message(),
-        "No available phone numbers in pool for 'N8n Realty'"
+        "No available phone numbers in pool for 'N8n, Realty'"
     );
 
     s.batch_execute("RESET ROLE; RESET search_path").unwrap();

@@ -14,6 +14,10 @@ use common::*;
 fn a_scheduled_release_job_frees_an_expired_hold() {
     // pg_cron lives in the database cron.database_name names; so does the pool here.
     let db = TestDb::exactly("pool_demo");
+    // Recreating the database ends pg_cron's scheduler for good (it exits cleanly, so the
+    // postmaster does not restart it): restart the cluster so it starts on the new database.
+    cluster_script("stop");
+    cluster_script("start");
     let mut s = db.session();
     load_pool(&mut s, "Cron Realty", 6700, 2);
     let lead = lead(70, 1);

@@ -248,7 +248,7 @@ fn callers_get_execute_only_and_cannot_touch_the_tables() {
         &mut s,
         "SELECT count(*) FROM grant_pool_access('pe_sec_operator', 'operator')",
     );
-    assert_eq!(granted, 19);
+    assert_eq!(granted, 18);
     as_role(&mut s, "pe_sec_operator", |s| {
         s.query("SELECT * FROM retire_phone_number('Caller Realty-3')", &[])
             .unwrap();
