@@ -7,7 +7,7 @@
 #   bash bench/run.sh
 #   POOL_EXT_BENCH_SECONDS=30 POOL_EXT_BENCH_CYCLES=200000 bash bench/run.sh   # other sizes
 #
-# About 25 minutes on 2 cores, most of it the 1,000,000-cycle bloat run.
+# About 15 minutes on 2 cores, half of it the 1,000,000-cycle bloat run.
 set -euo pipefail
 export PATH="$HOME/.cargo/bin:$PATH"
 cd "$(dirname "$0")/.."
