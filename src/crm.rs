@@ -8,7 +8,7 @@ use pgrx::spi::SpiClient;
 use pgrx::PgRelation;
 
 use crate::errors::{spi, PoolError};
-use crate::plans::plan_sql;
+use crate::plans::{plan, plan_sql, Statement};
 
 /// The columns each CRM table needs, and the types accepted for each (values are written
 /// with Postgres' assignment casts, so varchar and timestamp work as well).
@@ -159,17 +159,20 @@ pub struct Assignment<'a> {
     pub assigned_at: TimestampWithTimeZone,
 }
 
-/// The registered tables that still exist, and the owner of each that is not a superuser.
-const OWNERS: &str = "
+/// The registered tables that still exist, with their owners.
+const OWNERS: Statement = Statement {
+    sql: "
 SELECT c.oid::regclass::text, r.rolname::text, r.rolsuper
 FROM crm_tables AS t
 JOIN pg_class AS c ON c.oid IN (t.leads, t.interactions)
-JOIN pg_roles AS r ON r.oid = c.relowner";
+JOIN pg_roles AS r ON r.oid = c.relowner",
+    arg_types: &[],
+};
 
 /// Both tables must still exist and belong to superusers: pool_ext writes to them as its
 /// owner, a superuser, and any trigger, default or policy on them runs with those rights.
 fn check_owners(client: &mut SpiClient<'_>, function: &'static str) -> Result<(), PoolError> {
-    let rows = spi(client.update(OWNERS, None, &[]), function);
+    let rows = spi(client.update(&*plan(client, &OWNERS), None, &[]), function);
     let mut found = 0;
     for row in rows {
         found += 1;

@@ -29,7 +29,7 @@ const APP: &str = "pool_ext_fault_worker";
 struct Outcome {
     attempts: u64,
     /// (number id, lead, assigned_at as text) of assignments whose COMMIT succeeded.
-    committed: HashSet<(String, Uuid, String)>,
+    committed: HashSet<Hold>,
     /// Assignments whose COMMIT was sent but never answered: committed or not, nobody knows.
     in_doubt: u64,
     /// Calls that failed because the session was ended under them.
@@ -171,16 +171,7 @@ fn assert_nothing_lost_or_doubled(db: &TestDb, seen: &Outcome, fault: &str) {
     let mut s = db.session_after_restart();
     assert_pool_invariants(&mut s);
     assert_holds_never_overlap_in_time(&mut s);
-    let ledger: HashSet<(String, Uuid, String)> = s
-        .query(
-            "SELECT vapi_phone_number_id, lead_id, occurred_at::text FROM phone_number_ledger
-             WHERE event = 'assigned'",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
-        .collect();
+    let ledger = ledger_holds(&mut s);
     let lost: Vec<_> = seen.committed.difference(&ledger).collect();
     assert!(
         lost.is_empty(),

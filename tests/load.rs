@@ -56,7 +56,7 @@ fn company(i: u64) -> String {
 struct Seen {
     ops: u64,
     /// New holds returned by assign: (number id, lead, assigned_at as text).
-    holds: HashSet<(String, Uuid, String)>,
+    holds: HashSet<Hold>,
     sticky: u64,
     /// Outcomes that kept the hold (an `outcome` ledger row) and that released it.
     outcomes_kept: u64,
@@ -256,16 +256,7 @@ fn thirty_two_sessions_under_load_never_double_assign_and_lose_nothing() {
     assert_holds_never_overlap_in_time(&mut check);
 
     // Reconcile the clients' view with the ledger, both ways.
-    let ledger_holds: HashSet<(String, Uuid, String)> = check
-        .query(
-            "SELECT vapi_phone_number_id, lead_id, occurred_at::text FROM phone_number_ledger
-             WHERE event = 'assigned'",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
-        .collect();
+    let ledger_holds = ledger_holds(&mut check);
     assert_eq!(
         ledger_holds.len(),
         total.holds.len(),

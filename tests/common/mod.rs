@@ -318,3 +318,19 @@ pub fn assert_holds_never_overlap_in_time(db: &mut Client) {
     );
     assert_eq!(overlapping, 0, "two holds of one number overlap in time");
 }
+
+/// A hold as a client sees it and as the ledger records it: (number id, lead, assigned_at).
+pub type Hold = (String, Uuid, String);
+
+/// Every hold the ledger records, to reconcile with the holds clients saw.
+pub fn ledger_holds(db: &mut Client) -> std::collections::HashSet<Hold> {
+    db.query(
+        "SELECT vapi_phone_number_id, lead_id, occurred_at::text FROM phone_number_ledger
+         WHERE event = 'assigned'",
+        &[],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1), r.get(2)))
+    .collect()
+}
