@@ -7,7 +7,8 @@
 #   scripts/cluster.sh env NAME     # prints PGHOST=... PGPORT=... PGUSER=... for `eval`
 #   scripts/cluster.sh crash NAME   # pg_ctl stop -m immediate (fault tests)
 #
-# NAME is demo, test, faults (tests that crash and restart their server) or bench. Data lives
+# NAME is demo, test, faults (tests that crash and restart their server), smoke (the package
+# check) or bench. Data lives
 # in /var/tmp/pool_ext-NAME/data, the socket in
 # /var/tmp/pool_ext-NAME, the server log in /var/tmp/pool_ext-NAME/server.log.
 set -euo pipefail
@@ -19,7 +20,8 @@ case "$name" in
   test) port=55433 ;;
   bench) port=55434 ;;
   faults) port=55435 ;;
-  *) echo "cluster.sh: unknown cluster '$name' (demo, test, faults or bench)" >&2; exit 2 ;;
+  smoke) port=55436 ;;
+  *) echo "cluster.sh: unknown cluster '$name' (demo, test, faults, smoke or bench)" >&2; exit 2 ;;
 esac
 
 bindir=$(/usr/bin/pg_config --bindir)

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# CI: build the package, remove every pool_ext file the source tree installed, install from the
+# package alone, and use it in a fresh cluster (port 55436): the operator's path, end to end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+package=$(bash scripts/package.sh)
+echo "[smoke] package: $package ($(du -h "$package" | cut -f1))"
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+libdir=$(/usr/bin/pg_config --pkglibdir)
+extdir=$(/usr/bin/pg_config --sharedir)/extension
+as_root rm -f "$libdir/pool_ext.so" "$extdir"/pool_ext.control "$extdir"/pool_ext--*.sql
+
+unpacked=$(mktemp -d)
+tar -C "$unpacked" -xzf "$package"
+as_root sh "$unpacked"/pool_ext-*/install.sh /usr/bin/pg_config
+
+bash scripts/cluster.sh start smoke
+trap 'bash scripts/cluster.sh stop smoke; rm -rf "$unpacked"' EXIT
+eval "$(bash scripts/cluster.sh env smoke)"
+export PGHOST PGPORT PGUSER
+psql -X -q -d postgres -c 'DROP DATABASE IF EXISTS pool_smoke WITH (FORCE)' -c 'CREATE DATABASE pool_smoke'
+psql -X -q -d pool_smoke -v ON_ERROR_STOP=1 <<'SQL'
+CREATE EXTENSION pool_ext;
+SET search_path = "$user", public, pool_ext;
+SELECT inserted FROM import_phone_numbers('[{"vapi_phone_number_id": "smoke-1", "number": "+14155550901", "name": "Smoke", "broker_company": "Smoke Co"}]');
+SELECT vapi_phone_number_id FROM assign_phone_number('Smoke Co', '00000000-0000-0000-0000-000000000001');
+SELECT force_release_phone_number('smoke-1', 'smoke test');
+SQL
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+installed=$(psql -X -At -d pool_smoke -c "SELECT extversion FROM pg_extension WHERE extname = 'pool_ext'")
+[ "$installed" = "$version" ] || { echo "[smoke] FAILED: extension version $installed, expected $version"; exit 1; }
+result=$(psql -X -At -d pool_smoke -c "SELECT count(*) FROM pool_ext.phone_number_ledger")
+[ "$result" = 2 ] || { echo "[smoke] FAILED: ledger has $result rows, expected 2"; exit 1; }
+echo "[smoke] installed from $package, created, assigned and released: ok"
