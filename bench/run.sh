@@ -15,10 +15,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 echo "[bench] building pool_ext in release mode and installing it"
-sudo_flag=()
-[ "$(id -u)" -eq 0 ] || sudo_flag=(--sudo)
-cargo pgrx install --release --pg-config /usr/bin/pg_config "${sudo_flag[@]}" >/tmp/pool_ext-bench-install.log 2>&1 ||
-  { tail -40 /tmp/pool_ext-bench-install.log; exit 1; }
+bash scripts/install.sh --release
 
 bash scripts/cluster.sh start bench
 trap 'bash scripts/cluster.sh stop bench' EXIT

@@ -9,10 +9,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 echo "[demo] building and installing pool_ext into $(/usr/bin/pg_config --pkglibdir)"
-sudo_flag=()
-[ "$(id -u)" -eq 0 ] || sudo_flag=(--sudo)
-cargo pgrx install --pg-config /usr/bin/pg_config "${sudo_flag[@]}" >/tmp/pool_ext-install.log 2>&1 ||
-  { tail -40 /tmp/pool_ext-install.log; exit 1; }
+bash scripts/install.sh
 
 bash scripts/cluster.sh start demo
 eval "$(bash scripts/cluster.sh env demo)"

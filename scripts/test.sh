@@ -22,11 +22,7 @@ trap 'bash scripts/cluster.sh stop test; bash scripts/cluster.sh stop faults' EX
 # Install this build into the system Postgres 15 first: the tests/ binaries create the
 # extension from there, and `cargo pgrx test` installs only when an in-database test runs,
 # which a name filter may skip. Same features as the test build, so nothing compiles twice.
-sudo_flag=()
-[ "$(id -u)" -eq 0 ] || sudo_flag=(--sudo)
-cargo pgrx install --pg-config /usr/bin/pg_config --no-default-features --features "pg15 pg_test" \
-  "${sudo_flag[@]}" >/tmp/pool_ext-test-install.log 2>&1 ||
-  { tail -40 /tmp/pool_ext-test-install.log; exit 1; }
+bash scripts/install.sh --no-default-features --features "pg15 pg_test"
 
 # The private test clusters are stopped on the way out (trap above).
 cargo pgrx test pg15 --runas postgres --pgdata "$pgrx_data" "$@"
