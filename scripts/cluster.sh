@@ -7,10 +7,9 @@
 #   scripts/cluster.sh env NAME     # prints PGHOST=... PGPORT=... PGUSER=... for `eval`
 #   scripts/cluster.sh crash NAME   # pg_ctl stop -m immediate (fault tests)
 #
-# NAME is demo, test, faults (tests that crash and restart their server), smoke (the package
-# check) or bench. Data lives
-# in /var/tmp/pool_ext-NAME/data, the socket in
-# /var/tmp/pool_ext-NAME, the server log in /var/tmp/pool_ext-NAME/server.log.
+# NAME is demo, test, faults (tests that crash and restart their server), upgrade (the upgrade
+# test), smoke (the package check) or bench. Data lives in /var/tmp/pool_ext-NAME/data, the
+# socket in /var/tmp/pool_ext-NAME, the server log in /var/tmp/pool_ext-NAME/server.log.
 set -euo pipefail
 
 action=${1:?usage: cluster.sh start|stop|crash|env NAME}
@@ -21,7 +20,8 @@ case "$name" in
   bench) port=55434 ;;
   faults) port=55435 ;;
   smoke) port=55436 ;;
-  *) echo "cluster.sh: unknown cluster '$name' (demo, test, faults, smoke or bench)" >&2; exit 2 ;;
+  upgrade) port=55437 ;;
+  *) echo "cluster.sh: unknown cluster '$name' (demo, test, faults, upgrade, smoke or bench)" >&2; exit 2 ;;
 esac
 
 bindir=$(/usr/bin/pg_config --bindir)

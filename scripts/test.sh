@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command 2: every test. Unit tests (plain Rust), in-database tests (#[pg_test], in the
 # cluster `cargo pgrx test` manages) and multi-session tests (tests/, in a private cluster
-# started by scripts/cluster.sh). Extra arguments go to `cargo pgrx test` (e.g. a test name).
+# started by scripts/cluster.sh), then the upgrade test (scripts/upgrade-test.sh). Extra
+# arguments go to `cargo pgrx test` (e.g. a test name) and skip the upgrade test.
 set -euo pipefail
 export PATH="$HOME/.cargo/bin:$PATH"
 cd "$(dirname "$0")/.."
@@ -26,3 +27,9 @@ bash scripts/install.sh --no-default-features --features "pg15 pg_test"
 
 # The private test clusters are stopped on the way out (trap above).
 cargo pgrx test pg15 --runas postgres --pgdata "$pgrx_data" "$@"
+
+# The upgrade from every earlier release (builds each from its commit): with a full run only,
+# not when a test name was given.
+if [ $# -eq 0 ]; then
+  bash scripts/upgrade-test.sh
+fi

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The upgrade test, run by scripts/test.sh. For each earlier release: build it from its git
+# commit, install it into the system Postgres 15, create it and fill a pool and ledger with its
+# own API (tests/upgrade/fill-VERSION.sql), install this tree, ALTER EXTENSION pool_ext UPDATE
+# in a new session, and check that
+#   (a) every row of the pool and the ledger is as it was, and the old holds carry on
+#       (tests/upgrade/check.sql);
+#   (b) the upgraded schema equals a fresh install of this version, fact by fact
+#       (tests/upgrade/catalog.sql: members, columns, indexes, constraints, triggers, routines,
+#       privileges, dumped tables).
+# It leaves this tree's default build installed. Cluster: scripts/cluster.sh upgrade (55437).
+set -euo pipefail
+export PATH="$HOME/.cargo/bin:$PATH"
+cd "$(dirname "$0")/.."
+root=$PWD
+
+# Every release so far, with the commit it was built from (the CHANGELOG names the same).
+releases=(
+  "0.1.0 6697aab393a89727a03212cb24b7d811a18605fd"
+)
+
+work=$root/target/upgrade-test
+mkdir -p "$work"
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+log() { echo "[upgrade] $*"; }
+fail() { echo "[upgrade] FAILED: $*" >&2; exit 1; }
+
+bash scripts/cluster.sh start upgrade
+trap 'bash scripts/cluster.sh stop upgrade' EXIT
+eval "$(bash scripts/cluster.sh env upgrade)"
+export PGHOST PGPORT PGUSER
+psql_in() { local db=$1; shift; psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+recreate_db() {
+  psql_in postgres -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"
+}
+# The rows of every pool_ext table and the ledger sequence, in a fixed order.
+snapshot_data() {
+  psql_in "$1" -A -c 'SELECT * FROM pool_ext.signalwire_phone_numbers ORDER BY vapi_phone_number_id' \
+    -c 'SELECT * FROM pool_ext.phone_number_ledger ORDER BY id' \
+    -c 'SELECT last_value, is_called FROM pool_ext.phone_number_ledger_id_seq'
+}
+
+for release in "${releases[@]}"; do
+  read -r old commit <<<"$release"
+  log "$old (commit ${commit:0:7}) -> $version"
+  git cat-file -e "$commit^{commit}" 2>/dev/null ||
+    fail "commit $commit of release $old is not in this clone; the test needs the full history (git fetch --unshallow)"
+  [ -f "tests/upgrade/fill-$old.sql" ] || fail "tests/upgrade/fill-$old.sql is missing"
+
+  # The old release's own sources, each built in a target directory of its own: in a shared
+  # one cargo may hand out another build's pool_ext.so (the file name carries no version).
+  src=$work/src-$old
+  rm -rf "$src" && mkdir -p "$src"
+  git archive "$commit" | tar -x -C "$src"
+  log "building and installing $old (the first time takes a few minutes)"
+  sudo_flag=()
+  [ "$(id -u)" -eq 0 ] || sudo_flag=(--sudo)
+  (cd "$src" && CARGO_TARGET_DIR=$work/target-$old \
+    cargo pgrx install --pg-config /usr/bin/pg_config "${sudo_flag[@]}" >"$work/install-$old.log" 2>&1) ||
+    { tail -40 "$work/install-$old.log"; fail "building $old"; }
+
+  recreate_db pool_upgrade
+  psql_in pool_upgrade -c "CREATE EXTENSION pool_ext VERSION '$old'"
+  psql_in pool_upgrade -f "tests/upgrade/fill-$old.sql" >/dev/null
+  snapshot_data pool_upgrade >"$work/data-before-$old.txt"
+  rows=$(grep -c '^upg-' "$work/data-before-$old.txt" || true)
+  log "$old filled: $rows pool rows, $(psql_in pool_upgrade -At -c 'SELECT count(*) FROM pool_ext.phone_number_ledger') ledger rows"
+
+  log "installing this tree ($version)"
+  bash scripts/install.sh
+  psql_in pool_upgrade -c 'ALTER EXTENSION pool_ext UPDATE'
+  got=$(psql_in pool_upgrade -At -c "SELECT extversion FROM pg_extension WHERE extname = 'pool_ext'")
+  [ "$got" = "$version" ] || fail "ALTER EXTENSION UPDATE from $old reached $got, not $version"
+
+  # (a) The data: every row as it was, then the old holds used through the new API.
+  snapshot_data pool_upgrade >"$work/data-after-$old.txt"
+  diff -u "$work/data-before-$old.txt" "$work/data-after-$old.txt" ||
+    fail "the upgrade from $old changed the data (diff above)"
+  psql_in pool_upgrade -f tests/upgrade/check.sql >/dev/null || fail "tests/upgrade/check.sql after $old"
+  log "$old -> $version: data intact, old holds carry on, the old grant works"
+
+  # (b) The schema, against a fresh install. The role granted in the fill is not in the fresh
+  # database; take its grants back first so privileges compare like for like.
+  psql_in pool_upgrade -c 'SELECT pool_ext.revoke_pool_access($$upgrade_caller$$)' >/dev/null
+  recreate_db pool_fresh
+  psql_in pool_fresh -c 'CREATE EXTENSION pool_ext'
+  psql_in pool_upgrade -f tests/upgrade/catalog.sql >"$work/catalog-upgraded-$old.txt"
+  psql_in pool_fresh -f tests/upgrade/catalog.sql >"$work/catalog-fresh.txt"
+  facts=$(grep -c '' "$work/catalog-fresh.txt")
+  [ "$facts" -gt 100 ] || fail "the catalog description has only $facts lines"
+  diff -u "$work/catalog-fresh.txt" "$work/catalog-upgraded-$old.txt" ||
+    fail "the schema upgraded from $old differs from a fresh $version (- fresh, + upgraded)"
+  # pg_dump saves the same tables' rows from both.
+  pg_dump -d pool_upgrade --data-only | grep '^COPY ' | cut -d' ' -f2 >"$work/dumped-upgraded-$old.txt"
+  pg_dump -d pool_fresh --data-only | grep '^COPY ' | cut -d' ' -f2 >"$work/dumped-fresh.txt"
+  diff -u "$work/dumped-fresh.txt" "$work/dumped-upgraded-$old.txt" ||
+    fail "pg_dump saves other tables after the upgrade from $old"
+  log "$old -> $version: schema equals a fresh install ($facts facts compared; pg_dump saves $(paste -sd' ' "$work/dumped-fresh.txt"))"
+done

@@ -1,0 +1,47 @@
+-- After ALTER EXTENSION pool_ext UPDATE of the database tests/upgrade/fill-*.sql filled: the
+-- holds made by the old version carry on under the new one. Each check raises on failure.
+\set ON_ERROR_STOP on
+SET search_path = pool_ext, public;
+
+-- The n8n role the old README granted can still assign, through the new signature.
+SET ROLE upgrade_caller;
+SELECT set_config('upgrade.lead_1_sticky', vapi_phone_number_id, false)
+FROM pool_ext.assign_phone_number('Upgrade Co', '00000000-0000-0000-0000-000000000001');
+RESET ROLE;
+
+DO $$
+DECLARE
+    held text;
+    released bigint;
+BEGIN
+    -- Lead 1 gets back the number it held before the upgrade, not a new one.
+    SELECT vapi_phone_number_id INTO held FROM phone_number_ledger
+    WHERE lead_id = '00000000-0000-0000-0000-000000000001' AND event = 'assigned' ORDER BY id LIMIT 1;
+    IF (SELECT count(*) FROM signalwire_phone_numbers
+        WHERE currently_assigned_to = '00000000-0000-0000-0000-000000000001') <> 1 THEN
+        RAISE EXCEPTION 'lead 1 does not hold exactly one number after the upgrade';
+    END IF;
+    IF held IS DISTINCT FROM current_setting('upgrade.lead_1_sticky') THEN
+        RAISE EXCEPTION 'lead 1 held % before the upgrade and was given % after it',
+            held, current_setting('upgrade.lead_1_sticky');
+    END IF;
+    -- The hold that was overdue before the upgrade is released by the new release job.
+    released := release_expired_phone_numbers();
+    IF released <> 1 OR EXISTS (SELECT FROM signalwire_phone_numbers
+                                WHERE currently_assigned_to = '00000000-0000-0000-0000-000000000002') THEN
+        RAISE EXCEPTION 'the overdue 0.1.0 hold was not released (released %)', released;
+    END IF;
+    -- An outcome on a hold made by 0.1.0.
+    PERFORM record_call_outcome('00000000-0000-0000-0000-000000000004', 'no_answer');
+    -- New leads take the rest of the pool; never two holds of one number.
+    PERFORM assign_phone_number('Upgrade Co', gen_random_uuid()) FROM generate_series(1, 3);
+    IF EXISTS (SELECT FROM double_assignments) THEN
+        RAISE EXCEPTION 'double_assignments is not empty after the upgrade';
+    END IF;
+    IF (SELECT w.lead_id FROM signalwire_phone_numbers AS p, who_held_number(p.number) AS w
+        WHERE p.vapi_phone_number_id = current_setting('upgrade.lead_1_sticky'))
+       IS DISTINCT FROM '00000000-0000-0000-0000-000000000001' THEN
+        RAISE EXCEPTION 'who_held_number does not find a 0.1.0 hold';
+    END IF;
+END
+$$;
