@@ -17,6 +17,7 @@ root=$PWD
 # Every release so far, with the commit it was built from (the CHANGELOG names the same).
 releases=(
   "0.1.0 6697aab393a89727a03212cb24b7d811a18605fd"
+  "0.2.0 3cb3a7381ada5603186c0d01628de6eb482c254f"
 )
 
 work=$root/target/upgrade-test
@@ -33,11 +34,26 @@ psql_in() { local db=$1; shift; psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 recreate_db() {
   psql_in postgres -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"
 }
-# The rows of every pool_ext table and the ledger sequence, in a fixed order.
+# The tables and sequences pg_dump saves, as "name|columns" lines, with the columns the
+# installed version gave them: the data check compares exactly those before and after.
+dumped_relations() {
+  psql_in "$1" -At -F'|' -c "
+    SELECT k.oid::regclass,
+           CASE k.relkind WHEN 'S' THEN 'last_value, is_called'
+                ELSE (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum)
+                      FROM pg_attribute AS a
+                      WHERE a.attrelid = k.oid AND a.attnum > 0 AND NOT a.attisdropped) END
+    FROM pg_extension AS e, unnest(e.extconfig) AS c (oid)
+    JOIN pg_class AS k ON k.oid = c.oid
+    WHERE e.extname = 'pool_ext'
+    ORDER BY 1"
+}
+# Every row of those relations, ordered by the first column (each table's key).
 snapshot_data() {
-  psql_in "$1" -A -c 'SELECT * FROM pool_ext.signalwire_phone_numbers ORDER BY vapi_phone_number_id' \
-    -c 'SELECT * FROM pool_ext.phone_number_ledger ORDER BY id' \
-    -c 'SELECT last_value, is_called FROM pool_ext.phone_number_ledger_id_seq'
+  while IFS='|' read -r relation columns; do
+    echo "== $relation"
+    psql_in "$1" -A -c "SELECT $columns FROM $relation ORDER BY 1"
+  done <"$2"
 }
 
 for release in "${releases[@]}"; do
@@ -62,7 +78,8 @@ for release in "${releases[@]}"; do
   recreate_db pool_upgrade
   psql_in pool_upgrade -c "CREATE EXTENSION pool_ext VERSION '$old'"
   psql_in pool_upgrade -f "tests/upgrade/fill-$old.sql" >/dev/null
-  snapshot_data pool_upgrade >"$work/data-before-$old.txt"
+  dumped_relations pool_upgrade >"$work/relations-$old.txt"
+  snapshot_data pool_upgrade "$work/relations-$old.txt" >"$work/data-before-$old.txt"
   rows=$(grep -c '^upg-' "$work/data-before-$old.txt" || true)
   log "$old filled: $rows pool rows, $(psql_in pool_upgrade -At -c 'SELECT count(*) FROM pool_ext.phone_number_ledger') ledger rows"
 
@@ -73,7 +90,7 @@ for release in "${releases[@]}"; do
   [ "$got" = "$version" ] || fail "ALTER EXTENSION UPDATE from $old reached $got, not $version"
 
   # (a) The data: every row as it was, then the old holds used through the new API.
-  snapshot_data pool_upgrade >"$work/data-after-$old.txt"
+  snapshot_data pool_upgrade "$work/relations-$old.txt" >"$work/data-after-$old.txt"
   diff -u "$work/data-before-$old.txt" "$work/data-after-$old.txt" ||
     fail "the upgrade from $old changed the data (diff above)"
   psql_in pool_upgrade -f tests/upgrade/check.sql >/dev/null || fail "tests/upgrade/check.sql after $old"

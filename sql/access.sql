@@ -12,7 +12,12 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
         ('caller',   'function',  'assign_phone_number(text, uuid, text)'),
         ('caller',   'function',  'record_call_outcome(uuid, text, timestamp with time zone, text)'),
         ('caller',   'function',  'release_expired_phone_numbers(bigint)'),
+        ('caller',   'function',  'check_pool_alerts()'),
         ('monitor',  'view',      'pool_health'),
+        ('monitor',  'view',      'number_states'),
+        ('monitor',  'view',      'pool_alerts'),
+        ('monitor',  'function',  'pool_activity(text, timestamp with time zone, timestamp with time zone)'),
+        ('monitor',  'function',  'pool_runway(interval)'),
         ('monitor',  'view',      'recent_assignments'),
         ('monitor',  'view',      'overdue_holds'),
         ('monitor',  'view',      'double_assignments'),
@@ -24,6 +29,7 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
         ('operator', 'function',  'reactivate_phone_number(text)'),
         ('operator', 'function',  'move_phone_number(text, text)'),
         ('operator', 'function',  'set_company_policy(text, interval, interval, text)'),
+        ('operator', 'function',  'set_pool_rules(text, integer, double precision, boolean, interval, integer)'),
         ('operator', 'function',  'schedule_release_job(text, text)'),
         ('operator', 'function',  'unschedule_release_job(text)')
     ) AS levels (level, kind, object)

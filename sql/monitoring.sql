@@ -1,22 +1,56 @@
 -- Monitoring: views and a lookup for DBAs, dashboards and the on-call person.
 -- Views run with their owner's rights: grant SELECT on them to monitoring roles, not on the tables.
 
--- "Why is this pool empty?": one row per company. available + assigned + inactive = total.
+-- Every number's state now, by its company's rules: assigned, inactive (retired), resting
+-- (in the cooldown after a release), at_cap (the daily cap reached, in the company's time
+-- zone) or available (the next assignment may take it). assign_phone_number applies the same
+-- rules (src/assignment.rs, RESTING and AT_CAP). The defaults are company_policy()'s, written
+-- out: a view must not call a function its readers would need EXECUTE on.
+CREATE VIEW number_states AS
+SELECT p.assigned_broker_company AS company, p.vapi_phone_number_id, p.number,
+       CASE WHEN p.assignment_status = 'assigned' THEN 'assigned'
+            WHEN p.status = 'inactive' THEN 'inactive'
+            WHEN p.released_at + rules.cooldown > now() THEN 'resting'
+            WHEN p.assignments_day = rules.today AND p.assignments_today >= rules.daily_cap
+                THEN 'at_cap'
+            ELSE 'available'
+       END AS state,
+       p.currently_assigned_to AS lead_id,
+       p.release_at,
+       CASE WHEN p.released_at + rules.cooldown > now() THEN p.released_at + rules.cooldown END
+           AS resting_until,
+       CASE WHEN p.assignments_day = rules.today THEN p.assignments_today ELSE 0 END
+           AS assignments_today,
+       rules.daily_cap
+FROM signalwire_phone_numbers AS p
+LEFT JOIN company_policies AS cp ON cp.company = p.assigned_broker_company
+CROSS JOIN LATERAL (
+    SELECT coalesce(cp.cooldown, interval '0') AS cooldown,
+           cp.daily_cap,
+           (now() AT TIME ZONE coalesce(cp.time_zone, 'UTC'))::date AS today
+) AS rules;
+
+COMMENT ON VIEW number_states IS
+    'Each number: assigned, inactive, resting (cooldown), at_cap (daily cap) or available, by its company''s rules.';
+
+-- "Why is this pool empty?": one row per company.
+-- available + assigned + inactive + resting + at_cap = total.
 CREATE VIEW pool_health AS
-SELECT assigned_broker_company AS company,
-       count(*) FILTER (WHERE status = 'active' AND assignment_status = 'available') AS available,
-       count(*) FILTER (WHERE assignment_status = 'assigned') AS assigned,
-       count(*) FILTER (WHERE status = 'inactive' AND assignment_status = 'available') AS inactive,
+SELECT company,
+       count(*) FILTER (WHERE state = 'available') AS available,
+       count(*) FILTER (WHERE state = 'assigned') AS assigned,
+       count(*) FILTER (WHERE state = 'inactive') AS inactive,
        count(*) AS total,
-       round(100.0 * count(*) FILTER (WHERE assignment_status = 'assigned')
-             / nullif(count(*) FILTER (WHERE status = 'active' OR assignment_status = 'assigned'), 0),
-             1) AS utilization_pct,
-       count(*) FILTER (WHERE assignment_status = 'assigned' AND release_at <= now()) AS overdue
-FROM signalwire_phone_numbers
-GROUP BY assigned_broker_company;
+       round(100.0 * count(*) FILTER (WHERE state = 'assigned')
+             / nullif(count(*) FILTER (WHERE state <> 'inactive'), 0), 1) AS utilization_pct,
+       count(*) FILTER (WHERE state = 'assigned' AND release_at <= now()) AS overdue,
+       count(*) FILTER (WHERE state = 'resting') AS resting,
+       count(*) FILTER (WHERE state = 'at_cap') AS at_cap
+FROM number_states
+GROUP BY company;
 
 COMMENT ON VIEW pool_health IS
-    'Per company: available (active, free), assigned, inactive (retired, free), total, utilization of usable numbers, holds overdue for release.';
+    'Per company: available (assignable now), assigned, inactive (retired, free), total, utilization of usable numbers, holds overdue for release, resting (cooldown), at_cap (daily cap).';
 
 -- Assignments of the last 24 hours, newest first, with the hold's current state.
 CREATE VIEW recent_assignments AS
@@ -82,4 +116,4 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, 
     LIMIT 1
 $$;
 
-REVOKE ALL ON pool_health, recent_assignments, overdue_holds, double_assignments FROM PUBLIC;
+REVOKE ALL ON number_states, pool_health, recent_assignments, overdue_holds, double_assignments FROM PUBLIC;

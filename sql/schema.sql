@@ -23,6 +23,10 @@ CREATE TABLE signalwire_phone_numbers (
                              CHECK (status IN ('active', 'inactive')),
     notes                    text,
     created_at               timestamptz NOT NULL DEFAULT now(),
+    -- Since 0.3.0 (added at the end, where ALTER TABLE puts them on upgrade):
+    released_at              timestamptz,   -- last release by the API; the cooldown counts from it
+    assignments_day          date,          -- the company's local day that assignments_today counts
+    assignments_today        integer NOT NULL DEFAULT 0,  -- assignments on assignments_day (daily cap)
     -- assigned <=> a holder and a release time; available <=> neither.
     CONSTRAINT signalwire_phone_numbers_hold_consistent CHECK (
         (assignment_status = 'assigned'  AND currently_assigned_to IS NOT NULL AND release_at IS NOT NULL
@@ -66,14 +70,18 @@ CREATE TABLE phone_number_ledger (
 COMMENT ON TABLE phone_number_ledger IS
     'Append-only history of every assignment and release; answers who held which number when.';
 
--- Two indexes only: every assignment and release writes a ledger row, and each index is paid
--- for on every one of them (see bench/RESULTS.md).
+-- Few indexes: every assignment and release writes a ledger row, and each index is paid for
+-- on every one of them (see bench/RESULTS.md).
 -- A lead's history.
 CREATE INDEX idx_phone_number_ledger_lead
     ON phone_number_ledger (lead_id);
 -- "Who held +1... at time T": inbound callbacks are looked up by the phone number.
 CREATE INDEX idx_phone_number_ledger_phone_time
     ON phone_number_ledger (number, occurred_at);
+-- Time windows (pool_activity, pool_runway): rows arrive in time order, so a BRIN index of a
+-- few pages finds them at almost no cost per insert.
+CREATE INDEX idx_phone_number_ledger_time
+    ON phone_number_ledger USING brin (occurred_at);
 
 -- The ledger is history: rows are added, never changed or removed.
 CREATE FUNCTION phone_number_ledger_is_append_only() RETURNS trigger
@@ -92,29 +100,56 @@ CREATE TRIGGER phone_number_ledger_no_truncate
     BEFORE TRUNCATE ON phone_number_ledger
     FOR EACH STATEMENT EXECUTE FUNCTION phone_number_ledger_is_append_only();
 
--- Per-company hold rules. A NULL column means "the default", which company_policy() supplies.
+-- Per-company rules. A NULL column means "the default", which company_policy() supplies.
+-- Hold rules (set_company_policy) first; pool rules (set_pool_rules, since 0.3.0) after.
 CREATE TABLE company_policies (
     company     text PRIMARY KEY CHECK (btrim(company) <> ''),
     retention   interval CHECK (retention > interval '0'),    -- default 18 hours
     booked_hold interval CHECK (booked_hold > interval '0'),  -- default 24 hours
     time_zone   text,                                         -- default 'UTC'
-    updated_at  timestamptz NOT NULL DEFAULT now()
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    -- Alert when an assignment leaves this many assignable numbers or fewer; the share is
+    -- of the company's usable numbers, rounded up. At most one is set; default: share 0.2.
+    low_water_count   integer CHECK (low_water_count >= 0),
+    low_water_share   numeric CHECK (low_water_share BETWEEN 0 AND 1),
+    local_presence    boolean,                                  -- default true
+    cooldown          interval CHECK (cooldown >= interval '0'), -- default 0: none
+    daily_cap         integer CHECK (daily_cap > 0),            -- default NULL: no cap
+    CONSTRAINT company_policies_one_low_water_rule
+        CHECK (low_water_count IS NULL OR low_water_share IS NULL)
 );
 
 COMMENT ON TABLE company_policies IS
-    'Per-company hold rules; change them with set_company_policy(). NULL means the default.';
+    'Per-company rules; change them with set_company_policy() and set_pool_rules(). NULL means the default.';
 
 -- The effective policy of any company, defaults included: the one place the defaults live.
 -- Plain SQL without SET options so the planner inlines it into the statements that use it.
 CREATE FUNCTION company_policy(company text)
-RETURNS TABLE (retention interval, booked_hold interval, time_zone text)
+RETURNS TABLE (retention interval, booked_hold interval, time_zone text,
+               low_water_count integer, low_water_share double precision,
+               local_presence boolean, cooldown interval, daily_cap integer)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT coalesce(p.retention, interval '18 hours'),
            coalesce(p.booked_hold, interval '24 hours'),
-           coalesce(p.time_zone, 'UTC')
+           coalesce(p.time_zone, 'UTC'),
+           p.low_water_count,
+           CASE WHEN p.low_water_count IS NULL THEN coalesce(p.low_water_share, 0.2)::float8 END,
+           coalesce(p.local_presence, true),
+           coalesce(p.cooldown, interval '0'),
+           p.daily_cap
     FROM (SELECT) AS one
     LEFT JOIN @extschema@.company_policies AS p ON p.company OPERATOR(pg_catalog.=) $1
 $$;
+
+-- Companies whose low-water alert is out (pg_notify sent, pool not above its mark since):
+-- the next alert waits until an assignment finds the pool above its mark again.
+CREATE TABLE pool_alert_state (
+    company    text PRIMARY KEY,
+    alerted_at timestamptz NOT NULL DEFAULT now()
+);
+
+COMMENT ON TABLE pool_alert_state IS
+    'Companies with a low-water alert out; maintained by assign_phone_number.';
 
 -- The first instant of the day after `instant`'s local day in `time_zone`. Postgres' time-zone
 -- database makes this right on days of 23 or 25 hours.
@@ -136,7 +171,8 @@ COMMENT ON TABLE crm_tables IS
     'CRM tables that assign_phone_number also updates; set with register_crm_tables().';
 
 -- Nobody but the owner touches the tables directly; callers get EXECUTE on the API.
-REVOKE ALL ON signalwire_phone_numbers, phone_number_ledger, company_policies, crm_tables FROM PUBLIC;
+REVOKE ALL ON signalwire_phone_numbers, phone_number_ledger, company_policies, crm_tables,
+              pool_alert_state FROM PUBLIC;
 REVOKE ALL ON SEQUENCE phone_number_ledger_id_seq FROM PUBLIC;
 
 -- Row level security with no policies: a role that is granted a table by mistake (say, a
@@ -146,6 +182,7 @@ ALTER TABLE signalwire_phone_numbers ENABLE ROW LEVEL SECURITY;
 ALTER TABLE phone_number_ledger ENABLE ROW LEVEL SECURITY;
 ALTER TABLE company_policies ENABLE ROW LEVEL SECURITY;
 ALTER TABLE crm_tables ENABLE ROW LEVEL SECURITY;
+ALTER TABLE pool_alert_state ENABLE ROW LEVEL SECURITY;
 
 -- Extension tables are skipped by pg_dump unless marked as configuration.
 SELECT pg_catalog.pg_extension_config_dump('signalwire_phone_numbers', '');
@@ -153,6 +190,7 @@ SELECT pg_catalog.pg_extension_config_dump('phone_number_ledger', '');
 SELECT pg_catalog.pg_extension_config_dump('phone_number_ledger_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('company_policies', '');
 SELECT pg_catalog.pg_extension_config_dump('crm_tables', '');
+SELECT pg_catalog.pg_extension_config_dump('pool_alert_state', '');
 
 -- Changes made with plain SQL instead of the API (the original guide's force release, a
 -- hand-made hold, a DELETE of a held number) still reach the ledger, so its history stays

@@ -33,6 +33,10 @@ pub enum PoolError {
         company: String,
         assigned: i64,
         inactive: i64,
+        /// Free, but resting after a release (the company's cooldown).
+        resting: i64,
+        /// Free, but at the company's daily cap.
+        at_cap: i64,
         total: i64,
     },
     /// A text argument longer than allowed.
@@ -61,6 +65,12 @@ pub enum PoolError {
     InvalidPolicyHold {
         argument: &'static str,
         given: String,
+    },
+    /// A pool rule (low-water mark, cooldown, daily cap) out of range.
+    InvalidRule {
+        argument: &'static str,
+        given: String,
+        expected: &'static str,
     },
     /// A time zone name Postgres does not know.
     UnknownTimeZone {
@@ -101,6 +111,7 @@ impl PoolError {
             | PoolError::AppointmentInPast
             | PoolError::AppointmentTooFar
             | PoolError::InvalidPolicyHold { .. }
+            | PoolError::InvalidRule { .. }
             | PoolError::UnknownTimeZone { .. }
             | PoolError::InvalidImport { .. } => ERRCODE_INVALID_PARAMETER_VALUE, // 22023
             PoolError::UnknownCompany { .. } | PoolError::UnknownNumber { .. } => {
@@ -175,6 +186,11 @@ impl PoolError {
                     shorten(given)
                 )
             }
+            PoolError::InvalidRule {
+                argument,
+                given,
+                expected,
+            } => format!("{argument} must be {expected}, got '{}'", shorten(given)),
             PoolError::UnknownTimeZone { given, .. } => {
                 format!("Unknown time zone '{}'", shorten(given))
             }
@@ -206,6 +222,8 @@ impl PoolError {
             PoolError::PoolExhausted {
                 assigned,
                 inactive,
+                resting,
+                at_cap,
                 total,
                 ..
             } => {
@@ -213,7 +231,13 @@ impl PoolError {
                 if *inactive > 0 {
                     detail.push_str(&format!(", {inactive} inactive"));
                 }
-                let busy = total - assigned - inactive;
+                if *resting > 0 {
+                    detail.push_str(&format!(", {resting} resting after a release (cooldown)"));
+                }
+                if *at_cap > 0 {
+                    detail.push_str(&format!(", {at_cap} at their daily cap"));
+                }
+                let busy = total - assigned - inactive - resting - at_cap;
                 if busy > 0 {
                     detail.push_str(&format!(
                         ", {busy} being assigned by transactions still in progress"
@@ -244,7 +268,8 @@ impl PoolError {
             }
             PoolError::PoolExhausted { .. } => Some(
                 "Run SELECT pool_ext.release_expired_phone_numbers() to free expired holds, \
-                 or add numbers to this company's pool."
+                 add numbers to this company's pool, or relax its cooldown or daily cap \
+                 (set_pool_rules)."
                     .to_string(),
             ),
             PoolError::NonPositiveLimit { .. } => Some("Pass a number of 1 or more.".into()),
@@ -271,6 +296,11 @@ impl PoolError {
             PoolError::InvalidPolicyHold { .. } => {
                 Some("Pass an interval such as '18 hours' or '2 days'.".into())
             }
+            PoolError::InvalidRule { .. } => Some(
+                "Nothing was changed. See the README, \"set_pool_rules\", for each rule's range; \
+                 NULL keeps a rule as it is."
+                    .into(),
+            ),
             PoolError::UnknownTimeZone { closest, .. } => Some(match closest {
                 Some(name) => format!(
                     "Use a name from pg_timezone_names, e.g. 'America/New_York'. Did you mean '{name}'?"
@@ -346,6 +376,8 @@ mod tests {
             company: "Acme".into(),
             assigned: 5,
             inactive: 0,
+            resting: 0,
+            at_cap: 0,
             total: 5,
         };
         assert_eq!(e.message(), "No available phone numbers in pool for 'Acme'");
@@ -363,12 +395,48 @@ mod tests {
             company: "Acme".into(),
             assigned: 3,
             inactive: 1,
+            resting: 0,
+            at_cap: 0,
             total: 6,
         };
         assert_eq!(
             e.detail().unwrap(),
             "3 of 6 numbers are assigned, 1 inactive, 2 being assigned by transactions still in progress."
         );
+    }
+
+    #[test]
+    fn exhausted_detail_mentions_resting_and_capped_numbers() {
+        let e = PoolError::PoolExhausted {
+            company: "Acme".into(),
+            assigned: 2,
+            inactive: 0,
+            resting: 2,
+            at_cap: 1,
+            total: 5,
+        };
+        assert_eq!(
+            e.detail().unwrap(),
+            "2 of 5 numbers are assigned, 2 resting after a release (cooldown), 1 at their daily cap."
+        );
+    }
+
+    #[test]
+    fn an_invalid_rule_names_the_argument_and_its_range() {
+        let e = PoolError::InvalidRule {
+            argument: "daily_cap",
+            given: "-1".into(),
+            expected: "1 to 100000 assignments a day, or 0 for no cap",
+        };
+        assert_eq!(
+            e.message(),
+            "daily_cap must be 1 to 100000 assignments a day, or 0 for no cap, got '-1'"
+        );
+        assert_eq!(
+            e.sqlstate(),
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE
+        );
+        assert!(e.hint().unwrap().contains("Nothing was changed"));
     }
 
     #[test]

@@ -6,15 +6,18 @@
 //! - `numbers`: importing the numbers document, retiring, reactivating and moving numbers;
 //! - `crm`: registering the CRM's tables and tracking assignments in them;
 //! - `holds`: the outcome rules and release batching (plain Rust);
+//! - `rules`: local presence, cooldown, daily cap, low-water alerts, runway (plain Rust);
 //! - `validation`: argument checks and company-name matching (plain Rust);
 //! - `errors`: every error a caller can see, with its SQLSTATE, message and hint;
 //! - `plans`: statements planned once per connection;
 //! - `sql/schema.sql`: the tables, constraints and indexes; `sql/monitoring.sql`: views;
 //!   `sql/access.sql`: `grant_pool_access`, the documented sets of privileges;
-//!   `sql/scheduling.sql`: `schedule_release_job`, the pg_cron helper.
+//!   `sql/scheduling.sql`: `schedule_release_job`, the pg_cron helper; `sql/analytics.sql`:
+//!   low-water alerts, hourly activity and the runway forecast (`analytics`: their Rust rules).
 
 ::pgrx::pg_module_magic!(name, version);
 
+mod analytics;
 mod assignment;
 mod crm;
 mod errors;
@@ -22,6 +25,7 @@ mod holds;
 mod lifecycle;
 mod numbers;
 mod plans;
+mod rules;
 mod validation;
 
 #[cfg(any(test, feature = "pg_test"))]

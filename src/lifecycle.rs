@@ -12,6 +12,7 @@ use crate::holds::{
     HoldFacts, Outcome,
 };
 use crate::plans::{plan, Statement};
+use crate::rules::PoolRules;
 use crate::validation::{closest_name, positive, required, required_text};
 
 const FUNCTION: &str = "release_expired_phone_numbers";
@@ -32,7 +33,8 @@ WITH expired AS (
     UPDATE signalwire_phone_numbers AS pool
     SET assignment_status     = 'available',
         currently_assigned_to = NULL,
-        release_at            = NULL
+        release_at            = NULL,
+        released_at           = clock_timestamp()
     FROM expired
     WHERE pool.vapi_phone_number_id = expired.vapi_phone_number_id
     RETURNING pool.vapi_phone_number_id, pool.number, pool.assigned_broker_company, expired.lead_id
@@ -116,6 +118,7 @@ WITH released AS (
     SET assignment_status     = 'available',
         currently_assigned_to = NULL,
         release_at            = NULL,
+        released_at           = clock_timestamp(),
         last_call_outcome     = coalesce($4, last_call_outcome)
     WHERE vapi_phone_number_id = $1 AND currently_assigned_to = $2
     RETURNING vapi_phone_number_id, number, assigned_broker_company
@@ -173,7 +176,8 @@ WITH target AS (
     FOR NO KEY UPDATE
 ), released AS (
     UPDATE signalwire_phone_numbers AS p
-    SET assignment_status = 'available', currently_assigned_to = NULL, release_at = NULL
+    SET assignment_status = 'available', currently_assigned_to = NULL, release_at = NULL,
+        released_at = clock_timestamp()
     FROM target
     WHERE p.vapi_phone_number_id = target.vapi_phone_number_id AND target.lead IS NOT NULL
     RETURNING p.vapi_phone_number_id, p.number, p.assigned_broker_company, target.lead
@@ -440,6 +444,105 @@ fn set_company_policy(
                 retention.expect("policy"),
                 booked_hold.expect("policy"),
                 zone.expect("policy"),
+            ))
+        })
+    })();
+    TableIterator::once(result.unwrap_or_else(|e: PoolError| e.raise(FUNCTION)))
+}
+
+/// Store pool rules; NULL keeps the stored value. A low-water count replaces a share and the
+/// other way round; daily_cap 0 removes the cap.
+const UPSERT_POOL_RULES: Statement = Statement {
+    sql: "
+INSERT INTO company_policies AS p
+    (company, low_water_count, low_water_share, local_presence, cooldown, daily_cap)
+VALUES ($1, $2, $3::numeric, $4, $5, nullif($6, 0))
+ON CONFLICT (company) DO UPDATE
+SET low_water_count = CASE WHEN $2 IS NOT NULL THEN $2
+                           WHEN $3 IS NOT NULL THEN NULL ELSE p.low_water_count END,
+    low_water_share = CASE WHEN $3 IS NOT NULL THEN $3::numeric
+                           WHEN $2 IS NOT NULL THEN NULL ELSE p.low_water_share END,
+    local_presence  = coalesce($4, p.local_presence),
+    cooldown        = coalesce($5, p.cooldown),
+    daily_cap       = CASE WHEN $6 IS NULL THEN p.daily_cap ELSE nullif($6, 0) END,
+    updated_at      = now()",
+    arg_types: &[
+        pg_sys::TEXTOID,
+        pg_sys::INT4OID,
+        pg_sys::TEXTOID, // the share as text: numeric keeps 0.2 as given
+        pg_sys::BOOLOID,
+        pg_sys::INTERVALOID,
+        pg_sys::INT4OID,
+    ],
+};
+
+/// Set which free numbers a company hands out and when it is warned (see README,
+/// "set_pool_rules"): the low-water mark of its alert (a count, or a share of its numbers),
+/// local presence (prefer the lead's area code), a cooldown after each release, and a daily
+/// cap per number. NULL keeps a rule as it is. Returns the effective rules.
+#[pg_extern(volatile, security_definer, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
+fn set_pool_rules(
+    company: Option<&str>,
+    low_water_count: default!(Option<i32>, "NULL"),
+    low_water_share: default!(Option<f64>, "NULL"),
+    local_presence: default!(Option<bool>, "NULL"),
+    cooldown: default!(Option<Interval>, "NULL"),
+    daily_cap: default!(Option<i32>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(company, String),
+        name!(low_water_count, Option<i32>),
+        name!(low_water_share, Option<f64>),
+        name!(local_presence, bool),
+        name!(cooldown, Interval),
+        name!(daily_cap, Option<i32>),
+    ),
+> {
+    const FUNCTION: &str = "set_pool_rules";
+    let result = (|| {
+        let company = required_text(company, "company")?;
+        PoolRules {
+            low_water_count: low_water_count.map(i64::from),
+            low_water_share,
+            local_presence,
+            cooldown: cooldown.map(|c| (c.months(), c.days(), c.micros())),
+            daily_cap: daily_cap.map(i64::from),
+        }
+        .validate()?;
+        Spi::connect_mut(|client| {
+            let share = low_water_share.map(|v| v.to_string());
+            let args: [DatumWithOid; 6] = [
+                company.into(),
+                low_water_count.into(),
+                share.as_deref().into(),
+                local_presence.into(),
+                cooldown.into(),
+                daily_cap.into(),
+            ];
+            spi(
+                client.update(&*plan(client, &UPSERT_POOL_RULES), None, &args),
+                FUNCTION,
+            );
+            let args: [DatumWithOid; 1] = [company.into()];
+            let rows = spi(
+                client.update(
+                    "SELECT low_water_count, low_water_share, local_presence, cooldown, daily_cap
+                     FROM company_policy($1)",
+                    Some(1),
+                    &args,
+                ),
+                FUNCTION,
+            );
+            let row = rows.first();
+            Ok((
+                company.to_string(),
+                spi(row.get::<i32>(1), FUNCTION),
+                spi(row.get::<f64>(2), FUNCTION),
+                spi(row.get::<bool>(3), FUNCTION).expect("policy"),
+                spi(row.get::<Interval>(4), FUNCTION).expect("policy"),
+                spi(row.get::<i32>(5), FUNCTION),
             ))
         })
     })();

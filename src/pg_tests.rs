@@ -105,7 +105,7 @@ $$;
         );
         assert_eq!(
             columns,
-            "company,lead,customer_phone,vapi_phone_number_id,number,name,assigned_broker_company,assigned_at,release_at"
+            "company,lead,customer_phone,vapi_phone_number_id,number,name,assigned_broker_company,assigned_at,release_at,area_code_matched"
         );
     }
 
@@ -166,7 +166,7 @@ $$;
         assert_eq!(
             err,
             "53000|No available phone numbers in pool for 'Retired'|1 of 2 numbers are assigned, 1 inactive.|\
-             Run SELECT pool_ext.release_expired_phone_numbers() to free expired holds, or add numbers to this company's pool."
+             Run SELECT pool_ext.release_expired_phone_numbers() to free expired holds, add numbers to this company's pool, or relax its cooldown or daily cap (set_pool_rules)."
         );
     }
 
@@ -384,7 +384,7 @@ $$;
         );
         assert_eq!(
             dumped,
-            "company_policies,crm_tables,phone_number_ledger,phone_number_ledger_id_seq,signalwire_phone_numbers"
+            "company_policies,crm_tables,phone_number_ledger,phone_number_ledger_id_seq,pool_alert_state,signalwire_phone_numbers"
         );
     }
 }

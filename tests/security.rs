@@ -196,7 +196,7 @@ fn callers_get_execute_only_and_cannot_touch_the_tables() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(granted.len(), 4, "{granted:?}");
+    assert_eq!(granted.len(), 5, "{granted:?}");
     s.query("SELECT grant_pool_access('pe_sec_monitor', 'monitor')", &[])
         .unwrap();
 
@@ -219,6 +219,9 @@ fn callers_get_execute_only_and_cannot_touch_the_tables() {
             "SELECT pool_ext.force_release_phone_number('Caller Realty-1')",
             "SELECT * FROM pool_ext.set_company_policy('Caller Realty', '1 hour')",
             "SELECT * FROM pool_ext.pool_health",
+            "SELECT * FROM pool_ext.set_pool_rules('Caller Realty', daily_cap => 1)",
+            "SELECT * FROM pool_ext.pool_activity()",
+            "SELECT * FROM pool_ext.pool_alert_state",
             "SELECT pool_ext.grant_pool_access('pe_sec_n8n', 'operator')",
         ] {
             expect_error(s.batch_execute(sql), "42501");
@@ -235,7 +238,19 @@ fn callers_get_execute_only_and_cannot_touch_the_tables() {
         assert_eq!(health.get::<_, i64>(0), 1);
         s.query("SELECT * FROM who_held_number('+1415600001')", &[])
             .unwrap();
+        for sql in [
+            "SELECT * FROM pool_ext.number_states",
+            "SELECT * FROM pool_ext.pool_alerts",
+            "SELECT * FROM pool_ext.pool_activity()",
+            "SELECT * FROM pool_ext.pool_runway()",
+        ] {
+            s.batch_execute(sql).unwrap();
+        }
         expect_error(assign(s, "Caller Realty", &lead(2, 2)), "42501");
+        expect_error(
+            s.batch_execute("SELECT pool_ext.check_pool_alerts()"),
+            "42501",
+        );
         expect_error(
             s.batch_execute("SELECT count(*) FROM pool_ext.phone_number_ledger"),
             "42501",
@@ -248,7 +263,8 @@ fn callers_get_execute_only_and_cannot_touch_the_tables() {
         &mut s,
         "SELECT count(*) FROM grant_pool_access('pe_sec_operator', 'operator')",
     );
-    assert_eq!(granted, 18);
+    // USAGE, 4 caller routines, 6 monitor views and 3 monitor functions, 10 operator routines.
+    assert_eq!(granted, 24);
     as_role(&mut s, "pe_sec_operator", |s| {
         s.query("SELECT * FROM retire_phone_number('Caller Realty-3')", &[])
             .unwrap();

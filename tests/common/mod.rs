@@ -282,14 +282,16 @@ pub fn expect_error<T: std::fmt::Debug>(
     db
 }
 
-/// Everything a failed call must leave unchanged: pool rows, ledger, policies, CRM registration.
+/// Everything a failed call must leave unchanged: pool rows, ledger, policies, CRM registration,
+/// low-water alert state.
 pub fn snapshot(db: &mut Client) -> String {
     db.query_one(
         "SELECT concat_ws(' / ',
              (SELECT md5(coalesce(string_agg(p::text, '|' ORDER BY p.vapi_phone_number_id), '')) FROM signalwire_phone_numbers p),
              (SELECT count(*)::text || ':' || coalesce(max(id), 0)::text FROM phone_number_ledger),
              (SELECT md5(coalesce(string_agg(c::text, '|' ORDER BY c.company), '')) FROM company_policies c),
-             (SELECT count(*)::text FROM crm_tables))",
+             (SELECT count(*)::text FROM crm_tables),
+             (SELECT md5(coalesce(string_agg(a.company, '|' ORDER BY a.company), '')) FROM pool_alert_state a))",
         &[],
     )
     .unwrap()

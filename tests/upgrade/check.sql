@@ -38,6 +38,15 @@ BEGIN
     IF EXISTS (SELECT FROM double_assignments) THEN
         RAISE EXCEPTION 'double_assignments is not empty after the upgrade';
     END IF;
+    -- This version's rules work on the upgraded pool.
+    PERFORM set_pool_rules('Upgrade Co', cooldown => '1 hour', daily_cap => 5);
+    PERFORM record_call_outcome('00000000-0000-0000-0000-000000000004', 'do_not_call');
+    IF (SELECT resting FROM pool_health WHERE company = 'Upgrade Co') < 1 THEN
+        RAISE EXCEPTION 'a number released under a cooldown after the upgrade is not resting';
+    END IF;
+    PERFORM check_pool_alerts();
+    PERFORM count(*) FROM pool_activity('Upgrade Co');
+    PERFORM count(*) FROM pool_runway();
     IF (SELECT w.lead_id FROM signalwire_phone_numbers AS p, who_held_number(p.number) AS w
         WHERE p.vapi_phone_number_id = current_setting('upgrade.lead_1_sticky'))
        IS DISTINCT FROM '00000000-0000-0000-0000-000000000001' THEN

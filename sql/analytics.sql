@@ -1,0 +1,170 @@
+-- Alerts and analytics: which pools are low, what each pool did hour by hour, and how long it
+-- lasts at the recent rate. The runway's rule is in Rust (src/rules.rs, hours_until_dry()).
+
+-- Companies at or under their low-water mark now, empty ones included: for a pg_cron check,
+-- a dashboard, or to catch what a rolled-back notification never said. The mark is
+-- src/rules.rs's low_water_mark (a count, else a share of the numbers in service, default
+-- 0.2, rounded up), written out: a view must not call a function its readers would need
+-- EXECUTE on. tests/pool_rules.rs checks that both agree.
+CREATE VIEW pool_alerts AS
+SELECT h.company,
+       CASE WHEN h.available = 0 THEN 'empty' ELSE 'low' END AS level,
+       h.available,
+       h.total - h.inactive AS numbers,
+       mark.low_water_mark,
+       h.resting,
+       h.at_cap,
+       a.alerted_at
+FROM pool_health AS h
+LEFT JOIN company_policies AS cp ON cp.company = h.company
+CROSS JOIN LATERAL (
+    SELECT coalesce(cp.low_water_count,
+                    ceil(coalesce(cp.low_water_share, 0.2) * (h.total - h.inactive)))::bigint
+) AS mark (low_water_mark)
+LEFT JOIN pool_alert_state AS a ON a.company = h.company
+WHERE h.available <= mark.low_water_mark;
+
+COMMENT ON VIEW pool_alerts IS
+    'Companies whose assignable numbers are at or under their low-water mark (level low) or gone (level empty).';
+
+-- Send the low-water alerts no assignment sent, and re-arm pools that are above their mark
+-- again. An assignment alerts when it sees its pool reach the mark, but it counts with its
+-- own snapshot: when several callers take a company's last numbers at the same instant, each
+-- may still see the others' numbers as free, and nobody alerts. Schedule this next to the
+-- release job (README, "Alerts") and no crossing goes unsaid for longer than its schedule.
+-- Returns how many alerts it sent.
+CREATE FUNCTION check_pool_alerts() RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+DECLARE
+    sent integer := 0;
+    low record;
+BEGIN
+    -- The lock an assignment takes to change a company's alert (src/assignment.rs): a company
+    -- whose alert another transaction is changing right now is left to that transaction.
+    DELETE FROM pool_alert_state AS s
+    WHERE NOT EXISTS (SELECT FROM pool_alerts AS a WHERE a.company = s.company)
+      AND pg_try_advisory_xact_lock(1886351213, hashtext(s.company));
+    FOR low IN SELECT * FROM pool_alerts WHERE alerted_at IS NULL ORDER BY company LOOP
+        CONTINUE WHEN NOT pg_try_advisory_xact_lock(1886351213, hashtext(low.company));
+        INSERT INTO pool_alert_state (company) VALUES (low.company) ON CONFLICT (company) DO NOTHING;
+        IF FOUND THEN
+            PERFORM pg_notify('pool_ext_low_water',
+                              jsonb_build_object('company', low.company, 'available', low.available,
+                                                 'total', low.numbers,
+                                                 'low_water_mark', low.low_water_mark)::text);
+            sent := sent + 1;
+        END IF;
+    END LOOP;
+    RETURN sent;
+END
+$$;
+
+-- Per company and hour, from the ledger: assignments, releases and outcomes recorded, the peak
+-- of holds open at once, and that peak against the company's numbers in service now.
+-- Refused assignments (an exhausted pool) are not here: the error rolls back anything the
+-- call could record. Hours are those of the session's TimeZone.
+CREATE FUNCTION pool_activity(
+    company text DEFAULT NULL,
+    since timestamptz DEFAULT now() - interval '24 hours',
+    until timestamptz DEFAULT now()
+) RETURNS TABLE (company text, hour timestamptz, assignments bigint, releases bigint,
+                 outcomes bigint, peak_holds bigint, numbers bigint, peak_utilization_pct numeric)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+WITH companies AS (
+    SELECT assigned_broker_company AS company,
+           count(*) FILTER (WHERE status = 'active' OR assignment_status = 'assigned') AS numbers,
+           count(*) FILTER (WHERE assignment_status = 'assigned') AS held_now
+    FROM signalwire_phone_numbers
+    WHERE pool_activity.company IS NULL OR assigned_broker_company = pool_activity.company
+    GROUP BY assigned_broker_company
+), change AS (
+    -- +1 a hold begins, -1 it ends; outcome rows move a hold's end and change nothing here.
+    SELECT l.broker_company AS company, l.occurred_at, l.id, l.event,
+           CASE l.event WHEN 'assigned' THEN 1 WHEN 'released' THEN -1 ELSE 0 END AS delta
+    FROM phone_number_ledger AS l
+    WHERE l.occurred_at >= since
+      AND (pool_activity.company IS NULL OR l.broker_company = pool_activity.company)
+), at_since AS (
+    -- Holds open at `since`: those open now, less what changed after it.
+    SELECT c.company, c.numbers,
+           c.held_now - coalesce((SELECT sum(delta) FROM change WHERE change.company = c.company), 0)
+               AS holds
+    FROM companies AS c
+), per_hour AS (
+    SELECT company, hour,
+           count(*) FILTER (WHERE event = 'assigned') AS assignments,
+           count(*) FILTER (WHERE event = 'released') AS releases,
+           count(*) FILTER (WHERE event = 'outcome') AS outcomes,
+           sum(delta) AS net,
+           greatest(max(rise), 0) AS top_rise
+    FROM (SELECT company, event, delta, date_trunc('hour', occurred_at) AS hour,
+                 sum(delta) OVER (PARTITION BY company, date_trunc('hour', occurred_at)
+                                  ORDER BY occurred_at, id) AS rise
+          FROM change WHERE occurred_at < until) AS within_hour
+    GROUP BY company, hour
+), grid AS (
+    SELECT s.company, s.numbers, s.holds, g.hour, p.assignments, p.releases, p.outcomes,
+           p.top_rise,
+           -- holds open as the hour begins: at `since`, plus every earlier hour's net change
+           s.holds + coalesce(sum(p.net) OVER (PARTITION BY s.company ORDER BY g.hour), 0)
+                   - coalesce(p.net, 0) AS at_start
+    FROM at_since AS s
+    CROSS JOIN generate_series(date_trunc('hour', since), until, interval '1 hour') AS g (hour)
+    LEFT JOIN per_hour AS p ON p.company = s.company AND p.hour = g.hour
+    WHERE g.hour < until
+)
+SELECT company, hour, coalesce(assignments, 0), coalesce(releases, 0), coalesce(outcomes, 0),
+       at_start + coalesce(top_rise, 0), numbers,
+       round(100.0 * (at_start + coalesce(top_rise, 0)) / nullif(numbers, 0), 1)
+FROM grid
+ORDER BY company, hour
+$$;
+
+COMMENT ON FUNCTION pool_activity(text, timestamptz, timestamptz) IS
+    'Per company and hour: assignments, releases, outcomes, peak holds at once, and peak utilization of the numbers in service.';
+
+-- How long each pool lasts: assignments per hour over the `recent` window, the holds that end
+-- in each of the next 48 hours, and the hours until nothing is left to assign at that rate
+-- (NULL: no recent demand, or not within 48 hours).
+CREATE FUNCTION pool_runway(recent interval DEFAULT '3 hours')
+RETURNS TABLE (company text, available bigint, assigned bigint, assignments_per_hour numeric,
+               releases_next_24h bigint, hours_until_dry numeric, dry_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+WITH demand AS (
+    SELECT broker_company AS company,
+           count(*) / (extract(epoch FROM recent) / 3600.0) AS per_hour
+    FROM phone_number_ledger
+    WHERE event = 'assigned' AND occurred_at > now() - recent
+    GROUP BY broker_company
+), ending AS (
+    -- Overdue holds count in the first hour: the next release run frees them.
+    SELECT assigned_broker_company AS company,
+           greatest(floor(extract(epoch FROM release_at - now()) / 3600), 0)::int AS hour,
+           count(*) AS holds
+    FROM signalwire_phone_numbers
+    WHERE assignment_status = 'assigned'
+    GROUP BY 1, 2
+), forecast AS (
+    SELECT h.company, h.available, h.assigned, coalesce(d.per_hour, 0) AS per_hour,
+           r.next_24h,
+           hours_until_dry(h.available, coalesce(d.per_hour, 0)::float8, r.by_hour) AS hours
+    FROM pool_health AS h
+    LEFT JOIN demand AS d ON d.company = h.company
+    CROSS JOIN LATERAL (
+        SELECT array_agg(coalesce(e.holds, 0) ORDER BY s.hour) AS by_hour,
+               coalesce(sum(e.holds) FILTER (WHERE s.hour < 24), 0)::bigint AS next_24h
+        FROM generate_series(0, 47) AS s (hour)
+        LEFT JOIN ending AS e ON e.company = h.company AND e.hour = s.hour
+    ) AS r
+    WHERE recent > interval '0'
+)
+SELECT company, available, assigned, round(per_hour, 2), next_24h, round(hours::numeric, 1),
+       now() + hours * interval '1 hour'
+FROM forecast
+ORDER BY hours NULLS LAST, company
+$$;
+
+COMMENT ON FUNCTION pool_runway(interval) IS
+    'Per company: recent assignments per hour, holds ending in the next 24 hours, and the hours until the pool runs dry at that rate.';
+
+REVOKE ALL ON pool_alerts FROM PUBLIC;
