@@ -492,10 +492,123 @@ END;
         out("\nThe ledger and its indexes grow by design (two rows per cycle: assigned, released); the target applies to the pool table and its indexes.\n".into());
     }
 
+    if want("6") {
+        // 6. The assignment paths of the pool rules, against the plain-SQL baseline. Run against
+        // a previous release too by bench/compare-previous.sh (which reads POOL_EXT_BENCH_TSV).
+        let version = assignment_paths(seconds, &mut out);
+        out(format!("(pool_ext {version})\n"));
+    }
+
     let path =
         std::env::var("POOL_EXT_BENCH_OUT").unwrap_or_else(|_| "/tmp/pool_ext-bench.md".into());
     std::fs::write(&path, &report).unwrap();
     println!("results written to {path}");
+}
+
+/// Section 6: throughput of each assignment path at 1 and 8 clients, 1,500 numbers / 100
+/// companies whose numbers have 10 area codes, with the plain-SQL baseline measured in the same
+/// run. Paths: no customer phone (the default: the plain least-recently-used statement); a
+/// phone with local presence off; a phone with local presence on (the lead's area code first).
+/// A release without pool rules (before 0.3.0) runs the first two only. Returns the version.
+fn assignment_paths(seconds: Duration, out: &mut impl FnMut(String)) -> String {
+    out("## 6. Assignment paths (pgbench; BEGIN; assign; release; COMMIT), 1,500 numbers / 100 companies, 10 area codes\n".into());
+    let mut c = fresh_db();
+    let version: String = c
+        .query_one(
+            "SELECT extversion FROM pg_extension WHERE extname = 'pool_ext'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let has_rules = c
+        .query_opt("SELECT FROM pg_proc WHERE proname = 'set_pool_rules'", &[])
+        .unwrap()
+        .is_some();
+    c.batch_execute(
+        "INSERT INTO pool_ext.signalwire_phone_numbers (vapi_phone_number_id, number, name, assigned_broker_company)
+         SELECT 'Area ' || c || '-' || n, '+1' || (201 + (n % 10) * 11) || lpad((c * 15 + n)::text, 7, '0'),
+                'Line ' || n, 'Area ' || c
+         FROM generate_series(0, 99) AS c, generate_series(0, 14) AS n;
+         INSERT INTO bench.baseline_numbers (vapi_phone_number_id, number, name, assigned_broker_company)
+         SELECT vapi_phone_number_id, number, name, assigned_broker_company FROM pool_ext.signalwire_phone_numbers;",
+    )
+    .unwrap();
+    let script = |call: &str| {
+        format!(
+            "\\set c random(0, 99)\n\\set a random(0, 9)\nBEGIN;\n\
+             SELECT vapi_phone_number_id AS id FROM {call} \\gset\n\
+             SELECT {release};\nEND;\n",
+            release = if call.starts_with("bench.") {
+                "bench.baseline_release(:id)"
+            } else {
+                "pool_ext.force_release_phone_number(:id, 'bench')"
+            }
+        )
+    };
+    let phone = "'+1' || (201 + :a * 11) || '5550123'";
+    let mut paths = vec![
+        (
+            "baseline",
+            script("bench.baseline_assign('Area ' || :c, gen_random_uuid())"),
+            None,
+        ),
+        (
+            "no phone (default)",
+            script("pool_ext.assign_phone_number('Area ' || :c, gen_random_uuid())"),
+            None,
+        ),
+        (
+            "phone, local presence off",
+            script(&format!(
+                "pool_ext.assign_phone_number('Area ' || :c, gen_random_uuid(), {phone})"
+            )),
+            Some(false),
+        ),
+    ];
+    if has_rules {
+        paths.push((
+            "phone, local presence on",
+            script(&format!(
+                "pool_ext.assign_phone_number('Area ' || :c, gen_random_uuid(), {phone})"
+            )),
+            Some(true),
+        ));
+    }
+    let tsv = std::env::var("POOL_EXT_BENCH_TSV").ok();
+    out("| path | clients | tps | / baseline | p99 ms |".into());
+    out("|---|---|---|---|---|".into());
+    for clients in [1, 8] {
+        let mut baseline = f64::NAN;
+        for (name, text, local) in &paths {
+            if let (Some(on), true) = (local, has_rules) {
+                c.execute(
+                    "SELECT pool_ext.set_pool_rules('Area ' || n, local_presence => $1)
+                     FROM generate_series(0, 99) AS n",
+                    &[on],
+                )
+                .unwrap();
+            }
+            vacuum(&mut c);
+            let (tps, p99) = pgbench(DB, &["-f", &script_file("path", text)], clients, seconds);
+            if *name == "baseline" {
+                baseline = tps;
+            }
+            out(format!(
+                "| {name} | {clients} | {tps:.0} | {:.2}x | {p99:.2} |",
+                tps / baseline
+            ));
+            if let Some(path) = &tsv {
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .unwrap();
+                writeln!(f, "{version}\t{name}\t{clients}\t{tps:.1}\t{baseline:.1}").unwrap();
+            }
+        }
+    }
+    version
 }
 
 /// Writes a pgbench script to a temporary file and returns its path.

@@ -29,14 +29,18 @@ CREATE EXTENSION pool_ext;
 ALTER DATABASE pool_demo SET search_path = "$user", public, pool_ext;
 SET search_path = "$user", public, pool_ext;
 
+\echo '== This session listens for low-water alerts (printed as "Asynchronous notification")'
+LISTEN pool_ext_low_water;
+
 \echo
-\echo '== A demo pool from a JSON document: 5 numbers for Acme Realty, 1 for Solo Brokers'
+\echo '== A demo pool from a JSON document: 6 numbers for Acme Realty (5 in 415, 1 in 212), 1 for Solo Brokers'
 SELECT * FROM import_phone_numbers($$[
   {"vapi_phone_number_id": "vapi-acme-1", "number": "+14155550101", "name": "Acme line 1", "broker_company": "Acme Realty"},
   {"vapi_phone_number_id": "vapi-acme-2", "number": "+14155550102", "name": "Acme line 2", "broker_company": "Acme Realty"},
   {"vapi_phone_number_id": "vapi-acme-3", "number": "+14155550103", "name": "Acme line 3", "broker_company": "Acme Realty"},
   {"vapi_phone_number_id": "vapi-acme-4", "number": "+14155550104", "name": "Acme line 4", "broker_company": "Acme Realty"},
   {"vapi_phone_number_id": "vapi-acme-5", "number": "+14155550105", "name": "Acme line 5", "broker_company": "Acme Realty"},
+  {"vapi_phone_number_id": "vapi-acme-ny", "number": "+12125550106", "name": "Acme New York", "broker_company": "Acme Realty"},
   {"vapi_phone_number_id": "vapi-solo-1", "number": "+12125550199", "name": "Solo line 1", "broker_company": "Solo Brokers"}
 ]$$);
 SELECT * FROM set_company_policy('Acme Realty', time_zone => 'America/Los_Angeles');
@@ -47,8 +51,13 @@ SELECT * FROM assign_phone_number('Acme Realty', '11111111-1111-1111-1111-111111
 \echo '== The same lead asks again: the same number comes back (sticky), no second hold'
 SELECT * FROM assign_phone_number(company => 'Acme Realty', lead => '11111111-1111-1111-1111-111111111111');
 
-\echo '== Solo Brokers has one number; the second lead finds the pool exhausted'
+\echo '== Local presence: a lead who wrote from (212) gets the New York line'
+SELECT vapi_phone_number_id, number, area_code_matched
+FROM assign_phone_number('Acme Realty', '44444444-4444-4444-4444-444444444444', '(212) 555-0142');
+
+\echo '== Solo Brokers has one number: taking it sends a low-water alert; the next lead finds the pool exhausted'
 SELECT vapi_phone_number_id, number FROM assign_phone_number('Solo Brokers', '22222222-2222-2222-2222-222222222222');
+SELECT company, level, available, numbers, low_water_mark FROM pool_alerts;
 \set ON_ERROR_STOP 0
 \set VERBOSITY verbose
 SELECT vapi_phone_number_id, number FROM assign_phone_number('Solo Brokers', '33333333-3333-3333-3333-333333333333');
@@ -71,8 +80,19 @@ SELECT * FROM record_call_outcome('11111111-1111-1111-1111-111111111111', 'booke
 SELECT * FROM record_call_outcome('11111111-1111-1111-1111-111111111111', 'voicemail');
 \set ON_ERROR_STOP 1
 
+\echo '== Pool rules for Acme: a released number rests 15 minutes; at most 6 assignments a number a day'
+SELECT * FROM set_pool_rules('Acme Realty', cooldown => '15 minutes', daily_cap => 6);
+SELECT force_release_phone_number('vapi-acme-ny', 'demo');
+SELECT vapi_phone_number_id, state, to_char(resting_until, 'HH24:MI') AS resting_until, assignments_today
+FROM number_states WHERE company = 'Acme Realty' ORDER BY 1;
+
 \echo '== Pool health per company'
 SELECT * FROM pool_health ORDER BY company;
+
+\echo '== This hour from the ledger, and how long each pool lasts at the recent pace'
+SELECT company, hour, assignments, releases, outcomes, peak_holds, peak_utilization_pct
+FROM pool_activity(since => date_trunc('hour', now())) ORDER BY company;
+SELECT * FROM pool_runway();
 
 \echo '== The pool now'
 SELECT vapi_phone_number_id, assigned_broker_company, assignment_status, currently_assigned_to,
@@ -83,10 +103,11 @@ FROM signalwire_phone_numbers ORDER BY 1;
 SELECT id, event, vapi_phone_number_id, broker_company, lead_id, reason, actor
 FROM phone_number_ledger ORDER BY id;
 
-\echo '== pg_cron runs the release every hour'
+\echo '== pg_cron runs the release every hour, and the alert check every 5 minutes'
 CREATE EXTENSION IF NOT EXISTS pg_cron;
 SELECT schedule_release_job() IS NOT NULL AS scheduled;
-SELECT jobname, schedule, command FROM cron.job;
+SELECT cron.schedule('pool_ext-alerts', '*/5 * * * *', 'SELECT pool_ext.check_pool_alerts()') IS NOT NULL AS scheduled;
+SELECT jobname, schedule, command FROM cron.job ORDER BY jobname;
 SQL
 
 cat <<TXT

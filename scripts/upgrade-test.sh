@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The upgrade test, run by scripts/test.sh. For each earlier release: build it from its git
-# commit, install it into the system Postgres 15, create it and fill a pool and ledger with its
+# The upgrade test, run by scripts/test.sh. For each earlier release (tests/upgrade/releases.txt):
+# build it from its git commit (scripts/install-release.sh), install it into the system Postgres 15, create it and fill a pool and ledger with its
 # own API (tests/upgrade/fill-VERSION.sql), install this tree, ALTER EXTENSION pool_ext UPDATE
 # in a new session, and check that
 #   (a) every row of the pool and the ledger is as it was, and the old holds carry on
@@ -14,11 +14,6 @@ export PATH="$HOME/.cargo/bin:$PATH"
 cd "$(dirname "$0")/.."
 root=$PWD
 
-# Every release so far, with the commit it was built from (the CHANGELOG names the same).
-releases=(
-  "0.1.0 6697aab393a89727a03212cb24b7d811a18605fd"
-  "0.2.0 3cb3a7381ada5603186c0d01628de6eb482c254f"
-)
 
 work=$root/target/upgrade-test
 mkdir -p "$work"
@@ -56,26 +51,15 @@ snapshot_data() {
   done <"$2"
 }
 
-for release in "${releases[@]}"; do
-  read -r old commit <<<"$release"
+while read -r old commit <&3; do
   log "$old (commit ${commit:0:7}) -> $version"
-  git cat-file -e "$commit^{commit}" 2>/dev/null ||
-    fail "commit $commit of release $old is not in this clone; the test needs the full history (git fetch --unshallow)"
   [ -f "tests/upgrade/fill-$old.sql" ] || fail "tests/upgrade/fill-$old.sql is missing"
 
-  # The old release's own sources, each built in a target directory of its own: in a shared
-  # one cargo may hand out another build's pool_ext.so (the file name carries no version).
-  src=$work/src-$old
-  rm -rf "$src" && mkdir -p "$src"
-  git archive "$commit" | tar -x -C "$src"
   log "building and installing $old (the first time takes a few minutes)"
-  sudo_flag=()
-  [ "$(id -u)" -eq 0 ] || sudo_flag=(--sudo)
-  (cd "$src" && CARGO_TARGET_DIR=$work/target-$old \
-    cargo pgrx install --pg-config /usr/bin/pg_config "${sudo_flag[@]}" >"$work/install-$old.log" 2>&1) ||
-    { tail -40 "$work/install-$old.log"; fail "building $old"; }
+  bash scripts/install-release.sh "$old" || fail "building $old"
 
   recreate_db pool_upgrade
+  psql_in postgres -c 'DROP DATABASE IF EXISTS pool_restored WITH (FORCE)'
   psql_in pool_upgrade -c "CREATE EXTENSION pool_ext VERSION '$old'"
   psql_in pool_upgrade -f "tests/upgrade/fill-$old.sql" >/dev/null
   dumped_relations pool_upgrade >"$work/relations-$old.txt"
@@ -85,7 +69,10 @@ for release in "${releases[@]}"; do
 
   log "installing this tree ($version)"
   bash scripts/install.sh
-  psql_in pool_upgrade -c 'ALTER EXTENSION pool_ext UPDATE'
+  psql_in pool_upgrade -c 'ALTER EXTENSION pool_ext UPDATE' 2>"$work/update-$old.log"
+  # The fill gave a role access: the update names it and says how to extend its rights.
+  grep -q 'grant_pool_access' "$work/update-$old.log" ||
+    fail "ALTER EXTENSION UPDATE from $old did not say how to give the roles the new functions: $(cat "$work/update-$old.log")"
   got=$(psql_in pool_upgrade -At -c "SELECT extversion FROM pg_extension WHERE extname = 'pool_ext'")
   [ "$got" = "$version" ] || fail "ALTER EXTENSION UPDATE from $old reached $got, not $version"
 
@@ -95,6 +82,21 @@ for release in "${releases[@]}"; do
     fail "the upgrade from $old changed the data (diff above)"
   psql_in pool_upgrade -f tests/upgrade/check.sql >/dev/null || fail "tests/upgrade/check.sql after $old"
   log "$old -> $version: data intact, old holds carry on, the old grant works"
+
+  # The grants operators made survive a dump and restore of the upgraded database (pg_dump
+  # leaves out what an extension script recorded as initial privileges).
+  recreate_db pool_restored
+  pg_dump -Fc -d pool_upgrade -f "$work/upgraded-$old.dump"
+  pg_restore -d pool_restored "$work/upgraded-$old.dump"
+  kept=$(psql_in pool_restored -At -c "SELECT has_function_privilege('upgrade_caller',
+           'pool_ext.assign_phone_number(text, uuid, text)', 'EXECUTE')
+         AND has_function_privilege('upgrade_caller', 'pool_ext.release_expired_phone_numbers(bigint)', 'EXECUTE')
+         AND (SELECT count(*) FROM pool_ext.phone_number_ledger)
+             = $(psql_in pool_upgrade -At -c 'SELECT count(*) FROM pool_ext.phone_number_ledger')")
+  [ "$kept" = t ] || fail "a dump and restore of the database upgraded from $old lost grants or rows"
+  # Its grants would keep the fill's role from being dropped next time.
+  psql_in postgres -c 'DROP DATABASE pool_restored WITH (FORCE)'
+  log "$old -> $version: a dump and restore keeps the rows and the operators' grants"
 
   # (b) The schema, against a fresh install. The role granted in the fill is not in the fresh
   # database; take its grants back first so privileges compare like for like.
@@ -113,4 +115,4 @@ for release in "${releases[@]}"; do
   diff -u "$work/dumped-fresh.txt" "$work/dumped-upgraded-$old.txt" ||
     fail "pg_dump saves other tables after the upgrade from $old"
   log "$old -> $version: schema equals a fresh install ($facts facts compared; pg_dump saves $(paste -sd' ' "$work/dumped-fresh.txt"))"
-done
+done 3<tests/upgrade/releases.txt

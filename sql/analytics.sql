@@ -38,12 +38,19 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, @extsch
 DECLARE
     sent integer := 0;
     low record;
+    recovered text;
 BEGIN
-    -- The lock an assignment takes to change a company's alert (src/assignment.rs): a company
-    -- whose alert another transaction is changing right now is left to that transaction.
-    DELETE FROM pool_alert_state AS s
-    WHERE NOT EXISTS (SELECT FROM pool_alerts AS a WHERE a.company = s.company)
-      AND pg_try_advisory_xact_lock(1886351213, hashtext(s.company));
+    -- Each change takes the lock an assignment takes to change a company's alert
+    -- (src/assignment.rs), without waiting: a company whose alert another transaction is
+    -- changing right now is left to that transaction.
+    FOR recovered IN
+        SELECT s.company FROM pool_alert_state AS s
+        WHERE NOT EXISTS (SELECT FROM pool_alerts AS a WHERE a.company = s.company)
+        ORDER BY s.company
+    LOOP
+        CONTINUE WHEN NOT pg_try_advisory_xact_lock(1886351213, hashtext(recovered));
+        DELETE FROM pool_alert_state WHERE company = recovered;
+    END LOOP;
     FOR low IN SELECT * FROM pool_alerts WHERE alerted_at IS NULL ORDER BY company LOOP
         CONTINUE WHEN NOT pg_try_advisory_xact_lock(1886351213, hashtext(low.company));
         INSERT INTO pool_alert_state (company) VALUES (low.company) ON CONFLICT (company) DO NOTHING;

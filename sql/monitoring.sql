@@ -2,33 +2,38 @@
 -- Views run with their owner's rights: grant SELECT on them to monitoring roles, not on the tables.
 
 -- Every number's state now, by its company's rules: assigned, inactive (retired), resting
--- (in the cooldown after a release), at_cap (the daily cap reached, in the company's time
--- zone) or available (the next assignment may take it). assign_phone_number applies the same
--- rules (src/assignment.rs, RESTING and AT_CAP). The defaults are company_policy()'s, written
--- out: a view must not call a function its readers would need EXECUTE on.
+-- (in the cooldown after a release), at_cap (the daily cap reached: assignments in the ledger
+-- since the start of the company's day) or available (the next assignment may take it).
+-- assign_phone_number decides the same way (src/rules.rs, claim_order). The defaults are
+-- company_policy()'s, written out: a view must not call a function its readers would need
+-- EXECUTE on.
 CREATE VIEW number_states AS
 SELECT p.assigned_broker_company AS company, p.vapi_phone_number_id, p.number,
        CASE WHEN p.assignment_status = 'assigned' THEN 'assigned'
             WHEN p.status = 'inactive' THEN 'inactive'
             WHEN p.released_at + rules.cooldown > now() THEN 'resting'
-            WHEN p.assignments_day = rules.today AND p.assignments_today >= rules.daily_cap
-                THEN 'at_cap'
+            WHEN today.assignments >= rules.daily_cap THEN 'at_cap'
             ELSE 'available'
        END AS state,
        p.currently_assigned_to AS lead_id,
        p.release_at,
        CASE WHEN p.released_at + rules.cooldown > now() THEN p.released_at + rules.cooldown END
            AS resting_until,
-       CASE WHEN p.assignments_day = rules.today THEN p.assignments_today ELSE 0 END
-           AS assignments_today,
+       today.assignments AS assignments_today,
        rules.daily_cap
 FROM signalwire_phone_numbers AS p
 LEFT JOIN company_policies AS cp ON cp.company = p.assigned_broker_company
 CROSS JOIN LATERAL (
     SELECT coalesce(cp.cooldown, interval '0') AS cooldown,
            cp.daily_cap,
-           (now() AT TIME ZONE coalesce(cp.time_zone, 'UTC'))::date AS today
-) AS rules;
+           date_trunc('day', now() AT TIME ZONE coalesce(cp.time_zone, 'UTC'))
+               AT TIME ZONE coalesce(cp.time_zone, 'UTC') AS day_start
+) AS rules
+CROSS JOIN LATERAL (
+    SELECT count(*) AS assignments
+    FROM phone_number_ledger AS l
+    WHERE l.number = p.number AND l.event = 'assigned' AND l.occurred_at >= rules.day_start
+) AS today;
 
 COMMENT ON VIEW number_states IS
     'Each number: assigned, inactive, resting (cooldown), at_cap (daily cap) or available, by its company''s rules.';

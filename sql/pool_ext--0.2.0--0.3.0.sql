@@ -3,12 +3,9 @@
 -- Released with 0.3.0: never edit this file; later changes get a script of their own.
 -- scripts/upgrade-test.sh checks that an upgraded database equals a fresh 0.3.0 install.
 
--- The pool table: when each number was last released (cooldown) and how often it was
--- assigned on the company's current day (daily cap). Not indexed, so holds stay HOT updates.
-ALTER TABLE signalwire_phone_numbers
-    ADD COLUMN released_at       timestamptz,
-    ADD COLUMN assignments_day   date,
-    ADD COLUMN assignments_today integer NOT NULL DEFAULT 0;
+-- The pool table: when each number was last released, for the cooldown. Not indexed, so
+-- holds and releases stay HOT updates.
+ALTER TABLE signalwire_phone_numbers ADD COLUMN released_at timestamptz;
 
 -- Time windows over the ledger (pool_activity, pool_runway).
 CREATE INDEX idx_phone_number_ledger_time
@@ -65,33 +62,38 @@ SELECT pg_catalog.pg_extension_config_dump('pool_alert_state', '');
 -- Monitoring: each number's state; pool_health counts resting and capped numbers (two new
 -- columns at the end) and "available" now means "assignable now".
 -- Every number's state now, by its company's rules: assigned, inactive (retired), resting
--- (in the cooldown after a release), at_cap (the daily cap reached, in the company's time
--- zone) or available (the next assignment may take it). assign_phone_number applies the same
--- rules (src/assignment.rs, RESTING and AT_CAP). The defaults are company_policy()'s, written
--- out: a view must not call a function its readers would need EXECUTE on.
+-- (in the cooldown after a release), at_cap (the daily cap reached: assignments in the ledger
+-- since the start of the company's day) or available (the next assignment may take it).
+-- assign_phone_number decides the same way (src/rules.rs, claim_order). The defaults are
+-- company_policy()'s, written out: a view must not call a function its readers would need
+-- EXECUTE on.
 CREATE VIEW number_states AS
 SELECT p.assigned_broker_company AS company, p.vapi_phone_number_id, p.number,
        CASE WHEN p.assignment_status = 'assigned' THEN 'assigned'
             WHEN p.status = 'inactive' THEN 'inactive'
             WHEN p.released_at + rules.cooldown > now() THEN 'resting'
-            WHEN p.assignments_day = rules.today AND p.assignments_today >= rules.daily_cap
-                THEN 'at_cap'
+            WHEN today.assignments >= rules.daily_cap THEN 'at_cap'
             ELSE 'available'
        END AS state,
        p.currently_assigned_to AS lead_id,
        p.release_at,
        CASE WHEN p.released_at + rules.cooldown > now() THEN p.released_at + rules.cooldown END
            AS resting_until,
-       CASE WHEN p.assignments_day = rules.today THEN p.assignments_today ELSE 0 END
-           AS assignments_today,
+       today.assignments AS assignments_today,
        rules.daily_cap
 FROM signalwire_phone_numbers AS p
 LEFT JOIN company_policies AS cp ON cp.company = p.assigned_broker_company
 CROSS JOIN LATERAL (
     SELECT coalesce(cp.cooldown, interval '0') AS cooldown,
            cp.daily_cap,
-           (now() AT TIME ZONE coalesce(cp.time_zone, 'UTC'))::date AS today
-) AS rules;
+           date_trunc('day', now() AT TIME ZONE coalesce(cp.time_zone, 'UTC'))
+               AT TIME ZONE coalesce(cp.time_zone, 'UTC') AS day_start
+) AS rules
+CROSS JOIN LATERAL (
+    SELECT count(*) AS assignments
+    FROM phone_number_ledger AS l
+    WHERE l.number = p.number AND l.event = 'assigned' AND l.occurred_at >= rules.day_start
+) AS today;
 
 COMMENT ON VIEW number_states IS
     'Each number: assigned, inactive, resting (cooldown), at_cap (daily cap) or available, by its company''s rules.';
@@ -199,12 +201,19 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, @extsch
 DECLARE
     sent integer := 0;
     low record;
+    recovered text;
 BEGIN
-    -- The lock an assignment takes to change a company's alert (src/assignment.rs): a company
-    -- whose alert another transaction is changing right now is left to that transaction.
-    DELETE FROM pool_alert_state AS s
-    WHERE NOT EXISTS (SELECT FROM pool_alerts AS a WHERE a.company = s.company)
-      AND pg_try_advisory_xact_lock(1886351213, hashtext(s.company));
+    -- Each change takes the lock an assignment takes to change a company's alert
+    -- (src/assignment.rs), without waiting: a company whose alert another transaction is
+    -- changing right now is left to that transaction.
+    FOR recovered IN
+        SELECT s.company FROM pool_alert_state AS s
+        WHERE NOT EXISTS (SELECT FROM pool_alerts AS a WHERE a.company = s.company)
+        ORDER BY s.company
+    LOOP
+        CONTINUE WHEN NOT pg_try_advisory_xact_lock(1886351213, hashtext(recovered));
+        DELETE FROM pool_alert_state WHERE company = recovered;
+    END LOOP;
     FOR low IN SELECT * FROM pool_alerts WHERE alerted_at IS NULL ORDER BY company LOOP
         CONTINUE WHEN NOT pg_try_advisory_xact_lock(1886351213, hashtext(low.company));
         INSERT INTO pool_alert_state (company) VALUES (low.company) ON CONFLICT (company) DO NOTHING;
@@ -390,8 +399,44 @@ BEGIN
 END
 $$;
 
--- Callers get EXECUTE only when an operator grants it (see README: "Roles and grants").
-REVOKE ALL ON ALL ROUTINES IN SCHEMA @extschema@ FROM PUBLIC;
+-- Callers get EXECUTE only when an operator grants it (see README: "Roles and grants"). Only
+-- the routines this script creates: a REVOKE inside an extension script also records the
+-- routine's whole ACL as its initial privileges, which pg_dump leaves out of a dump.
+REVOKE ALL ON FUNCTION company_policy(text), hours_until_dry(bigint, double precision, bigint[]),
+    check_pool_alerts(), pool_activity(text, timestamptz, timestamptz), pool_runway(interval),
+    set_pool_rules(text, integer, double precision, boolean, interval, integer)
+    FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION assign_phone_number(text, uuid, text) FROM PUBLIC;
 
 -- assign_phone_number writes its own ledger rows; the marker tells the direct-change triggers.
 ALTER FUNCTION assign_phone_number(text, uuid, text) SET pool_ext.in_api = 'on';
+
+-- The initial privileges of every routine as a fresh install records them (the owner's
+-- EXECUTE), so that pg_dump saves every grant an operator made, including the one moved to
+-- the new assign_phone_number above. 0.1.0 -> 0.2.0 revoked PUBLIC on all routines inside
+-- its script, which recorded the operators' grants as initial privileges: a dump of such a
+-- database left them out, and a restore lost them.
+UPDATE pg_catalog.pg_init_privs AS ip
+SET initprivs = ARRAY[pg_catalog.makeaclitem(p.proowner, p.proowner, 'EXECUTE', false)]
+FROM pg_catalog.pg_proc AS p
+WHERE ip.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND ip.objoid = p.oid
+  AND ip.objsubid = 0 AND p.pronamespace = '@extschema@'::pg_catalog.regnamespace;
+
+-- Roles given access before keep what they had; what this version adds reaches them when
+-- grant_pool_access runs again. Say so, naming them (a WARNING: an extension script hides NOTICEs).
+DO $$
+DECLARE
+    roles text;
+BEGIN
+    SELECT pg_catalog.string_agg(DISTINCT acl.grantee::regrole::text, ', ') INTO roles
+    FROM pg_catalog.pg_namespace AS n, pg_catalog.aclexplode(n.nspacl) AS acl
+    WHERE n.nspname = '@extschema@' AND acl.privilege_type = 'USAGE'
+      AND acl.grantee <> n.nspowner AND acl.grantee <> 0;
+    IF roles IS NOT NULL THEN
+        RAISE WARNING 'pool_ext 0.3.0 adds to each access level; roles with access to pool_ext: %', roles
+            USING HINT = 'Run SELECT pool_ext.grant_pool_access(role, level) again for each of them '
+                         '(caller: check_pool_alerts; monitor: number_states, pool_alerts, pool_activity, '
+                         'pool_runway; operator: set_pool_rules).';
+    END IF;
+END
+$$;

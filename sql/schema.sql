@@ -23,10 +23,8 @@ CREATE TABLE signalwire_phone_numbers (
                              CHECK (status IN ('active', 'inactive')),
     notes                    text,
     created_at               timestamptz NOT NULL DEFAULT now(),
-    -- Since 0.3.0 (added at the end, where ALTER TABLE puts them on upgrade):
+    -- Since 0.3.0 (added at the end, where ALTER TABLE puts it on upgrade):
     released_at              timestamptz,   -- last release by the API; the cooldown counts from it
-    assignments_day          date,          -- the company's local day that assignments_today counts
-    assignments_today        integer NOT NULL DEFAULT 0,  -- assignments on assignments_day (daily cap)
     -- assigned <=> a holder and a release time; available <=> neither.
     CONSTRAINT signalwire_phone_numbers_hold_consistent CHECK (
         (assignment_status = 'assigned'  AND currently_assigned_to IS NOT NULL AND release_at IS NOT NULL

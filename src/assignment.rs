@@ -1,7 +1,5 @@
 //! `assign_phone_number`: give a lead a caller number of its company, atomically.
 
-use std::sync::LazyLock;
-
 use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -9,8 +7,10 @@ use pgrx::spi::SpiClient;
 
 use crate::crm::{self, CrmTables};
 use crate::errors::{spi, PoolError};
-use crate::plans::{plan, plan_sql, Statement};
-use crate::rules::{alert_after_assignment, area_prefix, low_water_mark, Alert};
+use crate::plans::{plan, Statement};
+use crate::rules::{
+    alert_after_assignment, area_prefix, claim_order, low_water_mark, Alert, PoolNumber,
+};
 use crate::validation::{closest_name, optional_text, required, required_text};
 
 const FUNCTION: &str = "assign_phone_number";
@@ -49,129 +49,90 @@ fn lock_lead(company: &str, lead: pgrx::Uuid) {
     }
 }
 
-/// A free number the company's rules let go now is neither resting after its last release
-/// (the company's cooldown) nor at the company's daily cap (counted in its time zone). Shared
-/// by the claim, its counts and the exhausted-pool counts; pool_health (sql/monitoring.sql)
-/// says the same in SQL. Needs `pool`, `policy` (company_policy), `stamp` and `today`.
-const RESTING: &str = "coalesce(pool.released_at + policy.cooldown > stamp.at, false)";
-const AT_CAP: &str = "coalesce(pool.assignments_day = today.day \
-                      AND pool.assignments_today >= policy.daily_cap, false)";
+/// The company's numbers in least-recently-used order (never-assigned first), each with what
+/// the choice needs, and the company's rules, CRM registration and alert state repeated on
+/// every row. One row of NULL numbers when the company has none. $1 company, $2 lead.
+const COMPANY_NUMBERS: Statement = Statement {
+    sql: "
+SELECT p.vapi_phone_number_id, p.number, p.name, p.assigned_at, p.release_at,
+       p.currently_assigned_to = $2,
+       p.assignment_status = 'available' AND p.status = 'active',
+       p.status = 'active' OR p.assignment_status = 'assigned',
+       coalesce(p.released_at > c.rest_cutoff, false),
+       c.retention, c.rest_cutoff, c.daily_cap, c.time_zone, c.local_presence,
+       c.low_water_count, c.low_water_share, c.leads, c.interactions, c.alerted
+FROM (SELECT policy.retention, policy.daily_cap, policy.time_zone, policy.local_presence,
+             policy.low_water_count, policy.low_water_share,
+             clock_timestamp() - policy.cooldown AS rest_cutoff,
+             crm.leads::text AS leads, crm.interactions::text AS interactions,
+             EXISTS (SELECT FROM pool_alert_state AS a WHERE a.company = $1) AS alerted
+      FROM company_policy($1) AS policy
+      LEFT JOIN crm_tables AS crm ON true) AS c
+LEFT JOIN signalwire_phone_numbers AS p ON p.assigned_broker_company = $1
+ORDER BY p.assigned_at NULLS FIRST, p.vapi_phone_number_id",
+    arg_types: &[pg_sys::TEXTOID, pg_sys::UUIDOID],
+};
 
-/// The claim, one statement: return the lead's existing hold, or else claim the least
-/// recently assigned assignable number (skipping rows other transactions have locked), hold
-/// it for the company's retention, count it against today's cap and write the ledger row.
-/// Also returns the CRM registration and what the low-water alert needs: the company's
-/// usable numbers and how many stay assignable after this claim (as this snapshot sees them).
-///
-/// With `local`, $3 is the lead's area prefix ("+1415"): numbers of that area come first when
-/// the company has local presence on, and the result says whether the hold matched. Without
-/// it the statement is the plain least-recently-used claim: companies and callers that do not
-/// use local presence pay nothing for it.
-fn claim_sql(local: bool) -> String {
-    let matches = |number: &str| {
-        if local {
-            format!("CASE WHEN policy.local_presence THEN left({number}, length($3)) = $3 END")
-        } else {
-            "NULL::boolean".to_string()
-        }
-    };
-    let order = if local {
-        format!("{} DESC NULLS LAST, ", matches("pool.number"))
-    } else {
-        String::new()
-    };
-    let hold_matches = matches("hold.number");
-    format!(
-        "
-WITH policy AS (
-    SELECT * FROM company_policy($1)
+/// For a company with a daily cap: how often each of its numbers was assigned since the
+/// start of the company's day. $1 company, $2 time zone.
+const ASSIGNED_TODAY: Statement = Statement {
+    sql: "
+SELECT l.number, count(*)
+FROM phone_number_ledger AS l
+WHERE l.number IN (SELECT number FROM signalwire_phone_numbers WHERE assigned_broker_company = $1)
+  AND l.event = 'assigned'
+  AND l.occurred_at >= pg_catalog.date_trunc('day', clock_timestamp() AT TIME ZONE $2) AT TIME ZONE $2
+GROUP BY l.number",
+    arg_types: &[pg_sys::TEXTOID, pg_sys::TEXTOID],
+};
+
+/// Claim one number if it is still free (re-checked on the row as it is now: another caller
+/// may have taken it since it was read) and not locked by an in-flight transaction; hold it
+/// for the retention and write the ledger row. No row back: try the next number.
+/// $1 company, $2 lead, $3 number id, $4 retention, $5 the cooldown's cutoff.
+const CLAIM_ONE: Statement = Statement {
+    sql: "
+WITH target AS (
+    SELECT vapi_phone_number_id
+    FROM signalwire_phone_numbers
+    WHERE vapi_phone_number_id = $3
+      AND assigned_broker_company = $1
+      AND assignment_status = 'available'
+      AND status = 'active'
+      AND NOT coalesce(released_at > $5, false)
+    FOR NO KEY UPDATE SKIP LOCKED
 ), stamp AS (
     -- The moment of the claim, not the transaction's start: this snapshot already sees the
     -- release that freed the number, so the hold never seems to begin before that release.
     SELECT clock_timestamp() AS at
-), today AS (
-    SELECT (stamp.at AT TIME ZONE policy.time_zone)::date AS day FROM stamp, policy
-), held AS (
-    SELECT vapi_phone_number_id, number, name, assigned_broker_company, assigned_at, release_at,
-           true AS reused
-    FROM signalwire_phone_numbers
-    WHERE currently_assigned_to = $2 AND assigned_broker_company = $1
-), candidate AS (
-    SELECT pool.vapi_phone_number_id
-    FROM signalwire_phone_numbers AS pool, policy, stamp, today
-    WHERE pool.assigned_broker_company = $1
-      AND pool.assignment_status = 'available'
-      AND pool.status = 'active'
-      AND NOT {RESTING} AND NOT {AT_CAP}
-      AND NOT EXISTS (SELECT FROM held)
-    ORDER BY {order}pool.assigned_at NULLS FIRST
-    LIMIT 1
-    FOR NO KEY UPDATE OF pool SKIP LOCKED
 ), claimed AS (
     UPDATE signalwire_phone_numbers AS pool
     SET assignment_status        = 'assigned',
         currently_assigned_to    = $2,
-        assigned_at              = stamp.at,
-        release_at               = stamp.at + policy.retention,
+        assigned_at              = (SELECT at FROM stamp),
+        release_at               = (SELECT at FROM stamp) + $4,
         last_call_outcome        = NULL,
-        appointment_scheduled_at = NULL,
-        assignments_today        = CASE WHEN pool.assignments_day = today.day
-                                        THEN pool.assignments_today + 1 ELSE 1 END,
-        assignments_day          = today.day
-    FROM candidate, policy, stamp, today
-    WHERE pool.vapi_phone_number_id = candidate.vapi_phone_number_id
-    RETURNING pool.vapi_phone_number_id, pool.number, pool.name, pool.assigned_broker_company,
-              pool.assigned_at, pool.release_at, false AS reused
+        appointment_scheduled_at = NULL
+    FROM target
+    WHERE pool.vapi_phone_number_id = target.vapi_phone_number_id
+    RETURNING pool.vapi_phone_number_id, pool.number, pool.assigned_broker_company,
+              pool.assigned_at, pool.release_at
 ), logged AS (
     INSERT INTO phone_number_ledger
         (event, vapi_phone_number_id, number, broker_company, lead_id, occurred_at, release_at, reason)
     SELECT 'assigned', vapi_phone_number_id, number, assigned_broker_company, $2, assigned_at, release_at,
            'assign'
     FROM claimed
-), counts AS (
-    SELECT count(*) FILTER (WHERE pool.status = 'active' OR pool.assignment_status = 'assigned')
-               AS usable,
-           count(*) FILTER (WHERE pool.assignment_status = 'available' AND pool.status = 'active'
-                              AND NOT {RESTING} AND NOT {AT_CAP}) AS assignable
-    FROM signalwire_phone_numbers AS pool, policy, stamp, today
-    WHERE pool.assigned_broker_company = $1
 )
-SELECT hold.*, crm.leads::text, crm.interactions::text,
-       counts.usable, counts.assignable - 1, policy.low_water_count, policy.low_water_share,
-       EXISTS (SELECT FROM pool_alert_state AS a WHERE a.company = $1),
-       {hold_matches}
-FROM (SELECT * FROM held UNION ALL SELECT * FROM claimed) AS hold
-LEFT JOIN crm_tables AS crm ON true
-CROSS JOIN counts CROSS JOIN policy"
-    )
-}
-
-// Built once per backend; plans.rs keeps their plans.
-static CLAIM_LRU: LazyLock<String> = LazyLock::new(|| claim_sql(false));
-static CLAIM_LOCAL: LazyLock<String> = LazyLock::new(|| claim_sql(true));
-static POOL_COUNTS: LazyLock<String> = LazyLock::new(pool_counts_sql);
-
-/// Counts that explain why nothing could be claimed. Only runs on the failure path.
-fn pool_counts_sql() -> String {
-    format!(
-        "
-WITH policy AS (
-    SELECT * FROM company_policy($1)
-), stamp AS (
-    SELECT clock_timestamp() AS at
-), today AS (
-    SELECT (stamp.at AT TIME ZONE policy.time_zone)::date AS day FROM stamp, policy
-)
-SELECT count(*),
-       count(*) FILTER (WHERE assignment_status = 'assigned'),
-       count(*) FILTER (WHERE status = 'inactive' AND assignment_status = 'available'),
-       count(*) FILTER (WHERE status = 'active' AND assignment_status = 'available' AND {RESTING}),
-       count(*) FILTER (WHERE status = 'active' AND assignment_status = 'available'
-                          AND NOT {RESTING} AND {AT_CAP})
-FROM signalwire_phone_numbers AS pool, policy, stamp, today
-WHERE assigned_broker_company = $1"
-    )
-}
+SELECT assigned_at, release_at FROM claimed",
+    arg_types: &[
+        pg_sys::TEXTOID,
+        pg_sys::UUIDOID,
+        pg_sys::TEXTOID,
+        pg_sys::INTERVALOID,
+        pg_sys::TIMESTAMPTZOID,
+    ],
+};
 
 const COMPANIES: &str = "SELECT DISTINCT assigned_broker_company FROM signalwire_phone_numbers";
 
@@ -218,8 +179,9 @@ type AssignedRow = (
 /// number of that company, that hold is returned unchanged. `customer_phone`, the lead's own
 /// phone, is recorded in the CRM interaction and, when the company has local presence on,
 /// makes a free number of the lead's area code come first (`area_code_matched` says whether
-/// the number matched; NULL when no matching was tried). Runs in the caller's transaction: a
-/// rollback undoes the hold, its ledger row, the CRM rows and a low-water alert together.
+/// the number matched; NULL when no matching was tried). Numbers resting after a release or at
+/// their daily cap are skipped. Runs in the caller's transaction: a rollback undoes the hold,
+/// its ledger row, the CRM rows and a low-water alert together.
 #[pg_extern(volatile, security_definer, parallel_unsafe)]
 #[search_path(pg_catalog, @extschema@, pg_temp)]
 fn assign_phone_number(
@@ -250,6 +212,102 @@ fn assign_phone_number(
 /// Longer than any phone number however it is written; keeps junk out of the CRM.
 const MAX_CUSTOMER_PHONE: usize = 32;
 
+/// One row of COMPANY_NUMBERS.
+struct NumberRow {
+    id: String,
+    number: String,
+    name: Option<String>,
+    assigned_at: Option<TimestampWithTimeZone>,
+    release_at: Option<TimestampWithTimeZone>,
+    mine: bool,
+    free: bool,
+    in_service: bool,
+    resting: bool,
+}
+
+/// The company's rules and context, the same on every row of COMPANY_NUMBERS.
+struct Context {
+    retention: pgrx::datum::Interval,
+    rest_cutoff: TimestampWithTimeZone,
+    daily_cap: Option<i64>,
+    time_zone: String,
+    local_presence: bool,
+    low_water_count: Option<i64>,
+    low_water_share: Option<f64>,
+    crm: Option<CrmTables>,
+    alerted: bool,
+}
+
+fn company_numbers(
+    client: &mut SpiClient<'_>,
+    company: &str,
+    lead: pgrx::Uuid,
+) -> (Vec<NumberRow>, Context) {
+    let args: [DatumWithOid; 2] = [company.into(), lead.into()];
+    let table = spi(
+        client.update(&*plan(client, &COMPANY_NUMBERS), None, &args),
+        FUNCTION,
+    );
+    let mut numbers = Vec::with_capacity(table.len());
+    let mut context = None;
+    for row in table {
+        let text = |i| spi(row.get::<String>(i), FUNCTION);
+        let flag = |i| spi(row.get::<bool>(i), FUNCTION).unwrap_or(false);
+        if context.is_none() {
+            let (leads, interactions) = (text(17), text(18));
+            context = Some(Context {
+                retention: spi(row.get::<pgrx::datum::Interval>(10), FUNCTION).expect("policy"),
+                rest_cutoff: spi(row.get::<TimestampWithTimeZone>(11), FUNCTION).expect("policy"),
+                daily_cap: spi(row.get::<i32>(12), FUNCTION).map(i64::from),
+                time_zone: text(13).expect("policy"),
+                local_presence: flag(14),
+                low_water_count: spi(row.get::<i32>(15), FUNCTION).map(i64::from),
+                low_water_share: spi(row.get::<f64>(16), FUNCTION),
+                crm: leads
+                    .zip(interactions)
+                    .map(|(leads, interactions)| CrmTables {
+                        leads,
+                        interactions,
+                    }),
+                alerted: flag(19),
+            });
+        }
+        // The company has no numbers: one row of NULLs.
+        let Some(id) = text(1) else { continue };
+        numbers.push(NumberRow {
+            id,
+            number: text(2).expect("NOT NULL"),
+            name: text(3),
+            assigned_at: spi(row.get::<TimestampWithTimeZone>(4), FUNCTION),
+            release_at: spi(row.get::<TimestampWithTimeZone>(5), FUNCTION),
+            mine: flag(6),
+            free: flag(7),
+            in_service: flag(8),
+            resting: flag(9),
+        });
+    }
+    (numbers, context.expect("company_policy returns one row"))
+}
+
+/// Today's assignments of each number of a capped company.
+fn assigned_today(
+    client: &mut SpiClient<'_>,
+    company: &str,
+    time_zone: &str,
+) -> std::collections::HashMap<String, i64> {
+    let args: [DatumWithOid; 2] = [company.into(), time_zone.into()];
+    spi(
+        client.update(&*plan(client, &ASSIGNED_TODAY), None, &args),
+        FUNCTION,
+    )
+    .into_iter()
+    .filter_map(|row| {
+        let number = spi(row.get::<String>(1), FUNCTION)?;
+        Some((number, spi(row.get::<i64>(2), FUNCTION).unwrap_or(0)))
+    })
+    .collect()
+}
+
 fn claim(
     client: &mut SpiClient<'_>,
     company: &str,
@@ -257,90 +315,121 @@ fn claim(
     customer_phone: Option<&str>,
 ) -> Result<AssignedRow, PoolError> {
     lock_lead(company, lead);
-    let area = customer_phone.and_then(area_prefix);
-    let rows = match area.as_deref() {
-        None => {
-            let args: [DatumWithOid; 2] = [company.into(), lead.into()];
-            let statement = plan_sql(client, &CLAIM_LRU, &[pg_sys::TEXTOID, pg_sys::UUIDOID]);
-            spi(client.update(&*statement, None, &args), FUNCTION)
-        }
-        Some(area) => {
-            let args: [DatumWithOid; 3] = [company.into(), lead.into(), area.into()];
-            let types = [pg_sys::TEXTOID, pg_sys::UUIDOID, pg_sys::TEXTOID];
-            let statement = plan_sql(client, &CLAIM_LOCAL, &types);
-            spi(client.update(&*statement, None, &args), FUNCTION)
-        }
-    };
-    let Some(row) = rows.into_iter().next() else {
-        return Err(why_nothing_was_claimed(client, company));
-    };
-    let text = |i| spi(row.get::<String>(i), FUNCTION);
-    let time = |i| spi(row.get::<TimestampWithTimeZone>(i), FUNCTION).expect("set on a hold");
-    let count = |i| spi(row.get::<i64>(i), FUNCTION).unwrap_or(0);
-    let assigned: AssignedRow = (
-        text(1).expect("NOT NULL"),
-        text(2).expect("NOT NULL"),
-        text(3),
-        text(4).expect("NOT NULL"),
-        time(5),
-        time(6),
-        spi(row.get::<bool>(15), FUNCTION),
-    );
-    let reused = spi(row.get::<bool>(7), FUNCTION).unwrap_or(true);
-    if reused {
-        return Ok(assigned);
+    let (numbers, context) = company_numbers(client, company, lead);
+    if numbers.is_empty() {
+        return Err(unknown_company(client, company));
     }
-    let pool = PoolAfterClaim {
-        usable: count(10),
-        assignable: count(11),
-        low_water_count: spi(row.get::<i32>(12), FUNCTION).map(i64::from),
-        low_water_share: spi(row.get::<f64>(13), FUNCTION),
-        alerted: spi(row.get::<bool>(14), FUNCTION).unwrap_or(false),
+    let area = customer_phone
+        .filter(|_| context.local_presence)
+        .and_then(area_prefix);
+    let matched = |number: &str| area.as_deref().map(|a| number.starts_with(a));
+
+    // Sticky: the lead's hold of this company comes back unchanged.
+    if let Some(held) = numbers.iter().find(|n| n.mine) {
+        return Ok((
+            held.id.clone(),
+            held.number.clone(),
+            held.name.clone(),
+            company.to_string(),
+            held.assigned_at.expect("a hold has assigned_at"),
+            held.release_at.expect("a hold has release_at"),
+            matched(&held.number),
+        ));
+    }
+
+    let today = match context.daily_cap {
+        Some(_) => assigned_today(client, company, &context.time_zone),
+        None => Default::default(),
     };
-    if let (Some(leads), Some(interactions)) = (text(8), text(9)) {
-        let (id, number, _, company, assigned_at, _, _) = &assigned;
+    let pool: Vec<PoolNumber> = numbers
+        .iter()
+        .map(|n| PoolNumber {
+            number: &n.number,
+            free: n.free,
+            in_service: n.in_service,
+            resting: n.resting,
+            assigned_today: today.get(&n.number).copied().unwrap_or(0),
+        })
+        .collect();
+    let (order, counts) = claim_order(&pool, context.daily_cap, area.as_deref());
+
+    // The first number of the order that is still free; a number another caller took or is
+    // taking right now is passed over, never waited for.
+    let mut passed_over = 0;
+    let mut claimed = None;
+    for &i in &order {
+        let args: [DatumWithOid; 5] = [
+            company.into(),
+            lead.into(),
+            numbers[i].id.as_str().into(),
+            context.retention.into(),
+            context.rest_cutoff.into(),
+        ];
+        let rows = spi(
+            client.update(&*plan(client, &CLAIM_ONE), None, &args),
+            FUNCTION,
+        );
+        if let Some(row) = rows.into_iter().next() {
+            let time = |i| spi(row.get::<TimestampWithTimeZone>(i), FUNCTION).expect("set");
+            claimed = Some((i, time(1), time(2)));
+            break;
+        }
+        passed_over += 1;
+    }
+    let Some((i, assigned_at, release_at)) = claimed else {
+        return Err(PoolError::PoolExhausted {
+            company: company.to_string(),
+            assigned: counts.assigned,
+            inactive: counts.inactive,
+            resting: counts.resting,
+            at_cap: counts.at_cap,
+            total: counts.total,
+        });
+    };
+    let number = &numbers[i];
+    if let Some(tables) = &context.crm {
         let assignment = crm::Assignment {
             lead,
-            vapi_phone_number_id: id,
-            number,
+            vapi_phone_number_id: &number.id,
+            number: &number.number,
             company,
             customer_phone,
-            assigned_at: *assigned_at,
+            assigned_at,
         };
-        crm::track(
-            client,
-            &CrmTables {
-                leads,
-                interactions,
-            },
-            &assignment,
-        )?;
+        crm::track(client, tables, &assignment)?;
     }
-    update_low_water_alert(client, company, &pool);
-    Ok(assigned)
-}
-
-/// The company's pool as the claim saw it, for the low-water alert.
-struct PoolAfterClaim {
-    usable: i64,
-    assignable: i64,
-    low_water_count: Option<i64>,
-    low_water_share: Option<f64>,
-    alerted: bool,
+    // Free after this claim: the others that may go, less those other callers took meanwhile.
+    let left = counts.assignable - 1 - passed_over;
+    update_low_water_alert(client, company, &context, counts.in_service, left);
+    Ok((
+        number.id.clone(),
+        number.number.clone(),
+        number.name.clone(),
+        company.to_string(),
+        assigned_at,
+        release_at,
+        matched(&number.number),
+    ))
 }
 
 /// Raise the company's low-water alert when this assignment took its pool down to the mark
 /// (one pg_notify per crossing, sent when the caller commits), or re-arm it when the pool is
 /// above the mark again. Both are rare; most assignments change nothing here.
-fn update_low_water_alert(client: &mut SpiClient<'_>, company: &str, pool: &PoolAfterClaim) {
-    let mark = low_water_mark(pool.low_water_count, pool.low_water_share, pool.usable);
-    match alert_after_assignment(pool.assignable, mark, pool.alerted) {
+fn update_low_water_alert(
+    client: &mut SpiClient<'_>,
+    company: &str,
+    context: &Context,
+    in_service: i64,
+    available: i64,
+) {
+    let mark = low_water_mark(context.low_water_count, context.low_water_share, in_service);
+    match alert_after_assignment(available, mark, context.alerted) {
         Alert::Keep => {}
         Alert::Raise => {
             let payload = serde_json::json!({
                 "company": company,
-                "available": pool.assignable.max(0),
-                "total": pool.usable,
+                "available": available.max(0),
+                "total": in_service,
                 "low_water_mark": mark,
             })
             .to_string();
@@ -364,38 +453,16 @@ fn update_low_water_alert(client: &mut SpiClient<'_>, company: &str, pool: &Pool
     }
 }
 
-/// Tell an unknown company (a configuration mistake) from an exhausted pool (a capacity one).
-fn why_nothing_was_claimed(client: &mut SpiClient<'_>, company: &str) -> PoolError {
-    let args: [DatumWithOid; 1] = [company.into()];
-    let counts = spi(
-        client.update(
-            &*plan_sql(client, &POOL_COUNTS, &[pg_sys::TEXTOID]),
-            Some(1),
-            &args,
-        ),
-        FUNCTION,
-    );
-    let row = counts.first();
-    let count = |i| spi(row.get::<i64>(i), FUNCTION).unwrap_or(0);
-    let total = count(1);
-    if total == 0 {
-        let names = spi(client.update(COMPANIES, None, &[]), FUNCTION)
-            .into_iter()
-            .filter_map(|row| spi(row.get::<String>(1), FUNCTION))
-            .collect::<Vec<_>>();
-        let closest = closest_name(company, names.iter().map(String::as_str));
-        return PoolError::UnknownCompany {
-            company: company.to_string(),
-            closest,
-        };
-    }
-    PoolError::PoolExhausted {
+/// No number belongs to the company: a configuration mistake, named with the closest company.
+fn unknown_company(client: &mut SpiClient<'_>, company: &str) -> PoolError {
+    let names = spi(client.update(COMPANIES, None, &[]), FUNCTION)
+        .into_iter()
+        .filter_map(|row| spi(row.get::<String>(1), FUNCTION))
+        .collect::<Vec<_>>();
+    let closest = closest_name(company, names.iter().map(String::as_str));
+    PoolError::UnknownCompany {
         company: company.to_string(),
-        assigned: count(2),
-        inactive: count(3),
-        resting: count(4),
-        at_cap: count(5),
-        total,
+        closest,
     }
 }
 

@@ -1,8 +1,9 @@
 //! Which free number a company hands out, and when to raise the alarm, in plain Rust: the
-//! lead's area code (local presence), the validated pool rules (low-water mark, cooldown,
-//! daily cap), when a low-water alert is raised or re-armed, and how long a pool lasts.
+//! lead's area code (local presence), the order in which an assignment tries numbers (cooldown,
+//! daily cap, local presence, least recently used), the validated pool rules, when a low-water
+//! alert is raised or re-armed, and how long a pool lasts.
 //!
-//! The statements in `assignment.rs` apply these rules to rows; the decisions live here.
+//! `assignment.rs` reads the rows and claims the number; the decisions live here.
 
 use crate::errors::PoolError;
 use crate::holds::{Micros, MICROS_PER_DAY};
@@ -38,6 +39,70 @@ pub fn area_prefix(customer_phone: &str) -> Option<String> {
         return None;
     }
     Some(format!("+1{}", &national[..3]))
+}
+
+/// One of a company's numbers as the assignment reads it, in least-recently-used order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolNumber<'a> {
+    pub number: &'a str,
+    /// Available and active: free to assign, unless resting or at its cap.
+    pub free: bool,
+    /// Active or held: counts toward the pool's size (retired free numbers do not).
+    pub in_service: bool,
+    /// Released within the company's cooldown.
+    pub resting: bool,
+    /// Assignments today, in the company's time zone (0 when the company has no cap).
+    pub assigned_today: i64,
+}
+
+/// Where a company's numbers stand, for the low-water alert and an exhausted pool's error.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolCounts {
+    pub total: i64,
+    pub assigned: i64,
+    pub inactive: i64,
+    pub resting: i64,
+    pub at_cap: i64,
+    pub assignable: i64,
+    pub in_service: i64,
+}
+
+/// The numbers an assignment may try, best first, and the counts. A number may go when it is
+/// free, not resting and under the daily cap. With `area` (the lead's area prefix, local
+/// presence on), the numbers of that area come first; within each group, and without it, the
+/// order stays least recently used.
+pub fn claim_order(
+    numbers: &[PoolNumber],
+    daily_cap: Option<i64>,
+    area: Option<&str>,
+) -> (Vec<usize>, PoolCounts) {
+    let mut counts = PoolCounts {
+        total: numbers.len() as i64,
+        ..PoolCounts::default()
+    };
+    let mut order = Vec::new();
+    for (i, n) in numbers.iter().enumerate() {
+        counts.in_service += i64::from(n.in_service);
+        if !n.free {
+            if n.in_service {
+                counts.assigned += 1;
+            } else {
+                counts.inactive += 1;
+            }
+        } else if n.resting {
+            counts.resting += 1;
+        } else if daily_cap.is_some_and(|cap| n.assigned_today >= cap) {
+            counts.at_cap += 1;
+        } else {
+            counts.assignable += 1;
+            order.push(i);
+        }
+    }
+    if let Some(area) = area {
+        // A stable sort: false (matches) before true, least recently used kept within each.
+        order.sort_by_key(|&i| !numbers[i].number.starts_with(area));
+    }
+    (order, counts)
 }
 
 /// When no low-water rule is set, alert when a pool is down to a fifth of its numbers.
@@ -128,8 +193,10 @@ impl PoolRules {
             }
         }
         if let Some((months, days, micros)) = self.cooldown {
-            let total = i64::from(days) * MICROS_PER_DAY + micros;
-            if months != 0 || !(0..=MAX_COOLDOWN).contains(&total) {
+            let total = i64::from(days)
+                .checked_mul(MICROS_PER_DAY)
+                .and_then(|d| d.checked_add(micros));
+            if months != 0 || !total.is_some_and(|t| (0..=MAX_COOLDOWN).contains(&t)) {
                 return invalid(
                     "cooldown",
                     format_interval(months, days, micros),
@@ -208,6 +275,75 @@ mod tests {
         ] {
             assert_eq!(area_prefix(written), None, "{written}");
         }
+    }
+
+    fn free(number: &str) -> PoolNumber<'_> {
+        PoolNumber {
+            number,
+            free: true,
+            in_service: true,
+            resting: false,
+            assigned_today: 0,
+        }
+    }
+
+    #[test]
+    fn claim_order_is_least_recently_used_among_the_numbers_that_may_go() {
+        let numbers = [
+            PoolNumber {
+                free: false,
+                ..free("+14155550001")
+            }, // held
+            PoolNumber {
+                free: false,
+                in_service: false,
+                ..free("+14155550002")
+            }, // retired
+            PoolNumber {
+                resting: true,
+                ..free("+14155550003")
+            },
+            PoolNumber {
+                assigned_today: 3,
+                ..free("+14155550004")
+            },
+            free("+14155550005"),
+            free("+12125550006"),
+        ];
+        let (order, counts) = claim_order(&numbers, None, None);
+        assert_eq!(order, vec![3, 4, 5]); // no cap: the busy number may go
+        assert_eq!(counts.assignable, 3);
+        let (order, counts) = claim_order(&numbers, Some(3), None);
+        assert_eq!(order, vec![4, 5]);
+        assert_eq!(
+            counts,
+            PoolCounts {
+                total: 6,
+                assigned: 1,
+                inactive: 1,
+                resting: 1,
+                at_cap: 1,
+                assignable: 2,
+                in_service: 5,
+            }
+        );
+    }
+
+    #[test]
+    fn claim_order_puts_the_leads_area_first_and_keeps_lru_within_each_group() {
+        let numbers = [
+            free("+13105550001"),
+            free("+14155550002"),
+            free("+12125550003"),
+            free("+14155550004"),
+        ];
+        let (order, _) = claim_order(&numbers, None, Some("+1415"));
+        assert_eq!(order, vec![1, 3, 0, 2]);
+        let (order, _) = claim_order(&numbers, None, Some("+1617"));
+        assert_eq!(order, vec![0, 1, 2, 3]); // no match: plain LRU
+        let (order, counts) = claim_order(&[], None, Some("+1415"));
+        assert!(order.is_empty());
+        assert_eq!(counts, PoolCounts::default());
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::*;
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::SimpleQueryMessage;
 use serde_json::Value;
 
@@ -137,4 +138,56 @@ fn every_statement_of_the_n8n_examples_runs_with_query_parameters() {
 
     s.batch_execute("RESET ROLE; RESET search_path").unwrap();
     assert_pool_invariants(&mut s);
+}
+
+#[test]
+fn the_low_water_workflow_listens_where_alerts_are_sent_and_reads_their_fields() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/n8n");
+    let workflow: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("low-water-alert.json")).unwrap())
+            .unwrap();
+    let nodes = workflow["nodes"].as_array().unwrap();
+    let trigger = nodes
+        .iter()
+        .find(|n| n["type"] == "n8n-nodes-base.postgresTrigger")
+        .expect("a Postgres Trigger node");
+    assert_eq!(trigger["parameters"]["triggerMode"], "listenTrigger");
+    let channel = trigger["parameters"]["channelName"].as_str().unwrap();
+    let code = nodes
+        .iter()
+        .find(|n| n["type"] == "n8n-nodes-base.code")
+        .expect("a Code node")["parameters"]["jsCode"]
+        .as_str()
+        .unwrap();
+
+    // A real alert from an assignment, received on the workflow's channel.
+    let db = TestDb::new("n8n_low_water");
+    let mut s = db.session();
+    load_pool(&mut s, "N8n Alert Realty", 6601, 2);
+    let mut listener = db.session();
+    listener
+        .batch_execute(&format!("LISTEN {channel}"))
+        .unwrap();
+    assign(&mut s, "N8n Alert Realty", &lead(61, 1)).unwrap(); // 1 of 2 free: the mark
+    let mut notes = listener.notifications();
+    let note = notes
+        .timeout_iter(std::time::Duration::from_secs(5))
+        .next()
+        .unwrap()
+        .expect("an alert on the workflow's channel");
+    let payload: Value = serde_json::from_str(note.payload()).unwrap();
+    // Every field the Code node reads is in the payload.
+    let mut read = 0;
+    for field in code.split("p.").skip(1) {
+        let name: String = field
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        assert!(
+            payload.get(&name).is_some(),
+            "the Code node reads p.{name}, which the payload {payload} lacks"
+        );
+        read += 1;
+    }
+    assert_eq!(read, 4, "{code}");
 }

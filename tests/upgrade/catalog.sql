@@ -66,6 +66,15 @@ SELECT line FROM (
            || ' comment ' || coalesce(obj_description(p.oid, 'pg_proc'), '(none)')
            || E'\n' || pg_get_functiondef(p.oid)
     FROM pg_proc AS p WHERE p.pronamespace = 'pool_ext'::regnamespace
+    -- Initial privileges (what pg_dump compares grants against: a grant recorded here is
+    -- left out of a dump).
+    UNION ALL
+    SELECT 'initprivs ' || pg_describe_object(ip.classoid, ip.objoid, ip.objsubid) || ' '
+           || ip.privtype::text || ' ' || ip.initprivs::text
+    FROM pg_init_privs AS ip
+    JOIN pg_depend AS d ON d.classid = ip.classoid AND d.objid = ip.objoid
+                       AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+    JOIN pg_extension AS e ON e.oid = d.refobjid AND e.extname = 'pool_ext'
     -- Sequences.
     UNION ALL
     SELECT 'sequence ' || s.seqrelid::regclass || ' ' || format_type(s.seqtypid, NULL)

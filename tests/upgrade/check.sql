@@ -41,7 +41,7 @@ BEGIN
     -- This version's rules work on the upgraded pool.
     PERFORM set_pool_rules('Upgrade Co', cooldown => '1 hour', daily_cap => 5);
     PERFORM record_call_outcome('00000000-0000-0000-0000-000000000004', 'do_not_call');
-    IF (SELECT resting FROM pool_health WHERE company = 'Upgrade Co') < 1 THEN
+    IF coalesce((SELECT resting FROM pool_health WHERE company = 'Upgrade Co'), 0) < 1 THEN
         RAISE EXCEPTION 'a number released under a cooldown after the upgrade is not resting';
     END IF;
     PERFORM check_pool_alerts();
