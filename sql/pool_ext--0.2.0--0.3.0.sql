@@ -92,7 +92,8 @@ CROSS JOIN LATERAL (
 CROSS JOIN LATERAL (
     SELECT count(*) AS assignments
     FROM phone_number_ledger AS l
-    WHERE l.number = p.number AND l.event = 'assigned' AND l.occurred_at >= rules.day_start
+    WHERE l.number = p.number AND l.broker_company = p.assigned_broker_company
+      AND l.event = 'assigned' AND l.occurred_at >= rules.day_start
 ) AS today;
 
 COMMENT ON VIEW number_states IS

@@ -49,16 +49,20 @@ fn lock_lead(company: &str, lead: pgrx::Uuid) {
     }
 }
 
-/// The company's numbers in least-recently-used order (never-assigned first), each with what
-/// the choice needs, and the company's rules, CRM registration and alert state repeated on
-/// every row. One row of NULL numbers when the company has none. $1 company, $2 lead.
+/// The company's numbers in least-recently-used order (never-assigned first), each with its
+/// state for this lead (1 its own hold, 2 held by another, 3 retired, 4 free but resting
+/// after a release, 5 free), and the company's rules, CRM registration and alert state
+/// repeated on every row. One row with a NULL state when the company has no numbers.
+/// $1 company, $2 lead.
 const COMPANY_NUMBERS: Statement = Statement {
     sql: "
-SELECT p.vapi_phone_number_id, p.number, p.name, p.assigned_at, p.release_at,
-       p.currently_assigned_to = $2,
-       p.assignment_status = 'available' AND p.status = 'active',
-       p.status = 'active' OR p.assignment_status = 'assigned',
-       coalesce(p.released_at > c.rest_cutoff, false),
+SELECT CASE WHEN p.currently_assigned_to = $2 THEN 1
+            WHEN p.assignment_status = 'assigned' THEN 2
+            WHEN p.status = 'inactive' THEN 3
+            WHEN p.released_at > c.rest_cutoff THEN 4
+            WHEN p.vapi_phone_number_id IS NOT NULL THEN 5
+       END::int4,
+       p.vapi_phone_number_id, p.number, p.name, p.assigned_at, p.release_at,
        c.retention, c.rest_cutoff, c.daily_cap, c.time_zone, c.local_presence,
        c.low_water_count, c.low_water_share, c.leads, c.interactions, c.alerted
 FROM (SELECT policy.retention, policy.daily_cap, policy.time_zone, policy.local_presence,
@@ -73,13 +77,14 @@ ORDER BY p.assigned_at NULLS FIRST, p.vapi_phone_number_id",
     arg_types: &[pg_sys::TEXTOID, pg_sys::UUIDOID],
 };
 
-/// For a company with a daily cap: how often each of its numbers was assigned since the
-/// start of the company's day. $1 company, $2 time zone.
+/// For a company with a daily cap: how often the company assigned each of its numbers since
+/// the start of its day. $1 company, $2 time zone.
 const ASSIGNED_TODAY: Statement = Statement {
     sql: "
 SELECT l.number, count(*)
 FROM phone_number_ledger AS l
 WHERE l.number IN (SELECT number FROM signalwire_phone_numbers WHERE assigned_broker_company = $1)
+  AND l.broker_company = $1
   AND l.event = 'assigned'
   AND l.occurred_at >= pg_catalog.date_trunc('day', clock_timestamp() AT TIME ZONE $2) AT TIME ZONE $2
 GROUP BY l.number",
@@ -115,7 +120,7 @@ WITH target AS (
         appointment_scheduled_at = NULL
     FROM target
     WHERE pool.vapi_phone_number_id = target.vapi_phone_number_id
-    RETURNING pool.vapi_phone_number_id, pool.number, pool.assigned_broker_company,
+    RETURNING pool.vapi_phone_number_id, pool.number, pool.name, pool.assigned_broker_company,
               pool.assigned_at, pool.release_at
 ), logged AS (
     INSERT INTO phone_number_ledger
@@ -124,7 +129,7 @@ WITH target AS (
            'assign'
     FROM claimed
 )
-SELECT assigned_at, release_at FROM claimed",
+SELECT assigned_at, release_at, name FROM claimed",
     arg_types: &[
         pg_sys::TEXTOID,
         pg_sys::UUIDOID,
@@ -212,17 +217,31 @@ fn assign_phone_number(
 /// Longer than any phone number however it is written; keeps junk out of the CRM.
 const MAX_CUSTOMER_PHONE: usize = 32;
 
-/// One row of COMPANY_NUMBERS.
+/// A number's state for this lead, as COMPANY_NUMBERS reports it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Mine,
+    Held,
+    Retired,
+    Resting,
+    Free,
+}
+
+/// One row of COMPANY_NUMBERS. The id and number are read only for numbers that may be
+/// claimed or are the lead's own: most rows need nothing but their state.
 struct NumberRow {
+    slot: Slot,
+    id: String,
+    number: String,
+}
+
+/// The lead's own hold of this company, returned as it is.
+struct OwnHold {
     id: String,
     number: String,
     name: Option<String>,
-    assigned_at: Option<TimestampWithTimeZone>,
-    release_at: Option<TimestampWithTimeZone>,
-    mine: bool,
-    free: bool,
-    in_service: bool,
-    resting: bool,
+    assigned_at: TimestampWithTimeZone,
+    release_at: TimestampWithTimeZone,
 }
 
 /// The company's rules and context, the same on every row of COMPANY_NUMBERS.
@@ -238,55 +257,70 @@ struct Context {
     alerted: bool,
 }
 
+/// The company's numbers, the lead's own hold if it has one, and the context.
 fn company_numbers(
     client: &mut SpiClient<'_>,
     company: &str,
     lead: pgrx::Uuid,
-) -> (Vec<NumberRow>, Context) {
+) -> (Vec<NumberRow>, Option<OwnHold>, Context) {
     let args: [DatumWithOid; 2] = [company.into(), lead.into()];
     let table = spi(
         client.update(&*plan(client, &COMPANY_NUMBERS), None, &args),
         FUNCTION,
     );
     let mut numbers = Vec::with_capacity(table.len());
+    let mut own = None;
     let mut context = None;
     for row in table {
         let text = |i| spi(row.get::<String>(i), FUNCTION);
-        let flag = |i| spi(row.get::<bool>(i), FUNCTION).unwrap_or(false);
+        let time = |i| spi(row.get::<TimestampWithTimeZone>(i), FUNCTION);
         if context.is_none() {
-            let (leads, interactions) = (text(17), text(18));
+            let (leads, interactions) = (text(14), text(15));
             context = Some(Context {
-                retention: spi(row.get::<pgrx::datum::Interval>(10), FUNCTION).expect("policy"),
-                rest_cutoff: spi(row.get::<TimestampWithTimeZone>(11), FUNCTION).expect("policy"),
-                daily_cap: spi(row.get::<i32>(12), FUNCTION).map(i64::from),
-                time_zone: text(13).expect("policy"),
-                local_presence: flag(14),
-                low_water_count: spi(row.get::<i32>(15), FUNCTION).map(i64::from),
-                low_water_share: spi(row.get::<f64>(16), FUNCTION),
+                retention: spi(row.get::<pgrx::datum::Interval>(7), FUNCTION).expect("policy"),
+                rest_cutoff: time(8).expect("policy"),
+                daily_cap: spi(row.get::<i32>(9), FUNCTION).map(i64::from),
+                time_zone: text(10).expect("policy"),
+                local_presence: spi(row.get::<bool>(11), FUNCTION).unwrap_or(true),
+                low_water_count: spi(row.get::<i32>(12), FUNCTION).map(i64::from),
+                low_water_share: spi(row.get::<f64>(13), FUNCTION),
                 crm: leads
                     .zip(interactions)
                     .map(|(leads, interactions)| CrmTables {
                         leads,
                         interactions,
                     }),
-                alerted: flag(19),
+                alerted: spi(row.get::<bool>(16), FUNCTION).unwrap_or(false),
             });
         }
-        // The company has no numbers: one row of NULLs.
-        let Some(id) = text(1) else { continue };
-        numbers.push(NumberRow {
-            id,
-            number: text(2).expect("NOT NULL"),
-            name: text(3),
-            assigned_at: spi(row.get::<TimestampWithTimeZone>(4), FUNCTION),
-            release_at: spi(row.get::<TimestampWithTimeZone>(5), FUNCTION),
-            mine: flag(6),
-            free: flag(7),
-            in_service: flag(8),
-            resting: flag(9),
-        });
+        let slot = match spi(row.get::<i32>(1), FUNCTION) {
+            None => continue, // the company has no numbers: one row of NULLs
+            Some(1) => Slot::Mine,
+            Some(2) => Slot::Held,
+            Some(3) => Slot::Retired,
+            Some(4) => Slot::Resting,
+            Some(_) => Slot::Free,
+        };
+        let (id, number) = match slot {
+            Slot::Mine | Slot::Free => (text(2).expect("NOT NULL"), text(3).expect("NOT NULL")),
+            _ => (String::new(), String::new()),
+        };
+        if slot == Slot::Mine {
+            own = Some(OwnHold {
+                id: id.clone(),
+                number: number.clone(),
+                name: text(4),
+                assigned_at: time(5).expect("a hold has assigned_at"),
+                release_at: time(6).expect("a hold has release_at"),
+            });
+        }
+        numbers.push(NumberRow { slot, id, number });
     }
-    (numbers, context.expect("company_policy returns one row"))
+    (
+        numbers,
+        own,
+        context.expect("company_policy returns one row"),
+    )
 }
 
 /// Today's assignments of each number of a capped company.
@@ -315,7 +349,7 @@ fn claim(
     customer_phone: Option<&str>,
 ) -> Result<AssignedRow, PoolError> {
     lock_lead(company, lead);
-    let (numbers, context) = company_numbers(client, company, lead);
+    let (numbers, own, context) = company_numbers(client, company, lead);
     if numbers.is_empty() {
         return Err(unknown_company(client, company));
     }
@@ -325,15 +359,16 @@ fn claim(
     let matched = |number: &str| area.as_deref().map(|a| number.starts_with(a));
 
     // Sticky: the lead's hold of this company comes back unchanged.
-    if let Some(held) = numbers.iter().find(|n| n.mine) {
+    if let Some(held) = own {
+        let matched = matched(&held.number);
         return Ok((
-            held.id.clone(),
-            held.number.clone(),
-            held.name.clone(),
+            held.id,
+            held.number,
+            held.name,
             company.to_string(),
-            held.assigned_at.expect("a hold has assigned_at"),
-            held.release_at.expect("a hold has release_at"),
-            matched(&held.number),
+            held.assigned_at,
+            held.release_at,
+            matched,
         ));
     }
 
@@ -345,9 +380,9 @@ fn claim(
         .iter()
         .map(|n| PoolNumber {
             number: &n.number,
-            free: n.free,
-            in_service: n.in_service,
-            resting: n.resting,
+            free: matches!(n.slot, Slot::Free | Slot::Resting),
+            in_service: n.slot != Slot::Retired,
+            resting: n.slot == Slot::Resting,
             assigned_today: today.get(&n.number).copied().unwrap_or(0),
         })
         .collect();
@@ -371,12 +406,13 @@ fn claim(
         );
         if let Some(row) = rows.into_iter().next() {
             let time = |i| spi(row.get::<TimestampWithTimeZone>(i), FUNCTION).expect("set");
-            claimed = Some((i, time(1), time(2)));
+            let name = spi(row.get::<String>(3), FUNCTION);
+            claimed = Some((i, time(1), time(2), name));
             break;
         }
         passed_over += 1;
     }
-    let Some((i, assigned_at, release_at)) = claimed else {
+    let Some((i, assigned_at, release_at, claimed_name)) = claimed else {
         return Err(PoolError::PoolExhausted {
             company: company.to_string(),
             assigned: counts.assigned,
@@ -404,7 +440,7 @@ fn claim(
     Ok((
         number.id.clone(),
         number.number.clone(),
-        number.name.clone(),
+        claimed_name,
         company.to_string(),
         assigned_at,
         release_at,

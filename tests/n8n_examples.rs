@@ -120,7 +120,7 @@ fn every_statement_of_the_n8n_examples_runs_with_query_parameters() {
             statements += 1;
         }
     }
-    assert_eq!(statements, 3);
+    assert_eq!(statements, 4);
 
     // What the email flow's error output sees on an exhausted pool: the one number is held.
     let (_, query, expressions) = postgres_nodes(&dir.join("assign-on-email-reply.json")).remove(0);
