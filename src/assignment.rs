@@ -91,20 +91,23 @@ GROUP BY l.number",
     arg_types: &[pg_sys::TEXTOID, pg_sys::TEXTOID],
 };
 
-/// Claim one number if it is still free (re-checked on the row as it is now: another caller
-/// may have taken it since it was read) and not locked by an in-flight transaction; hold it
-/// for the retention and write the ledger row. No row back: try the next number.
-/// $1 company, $2 lead, $3 number id, $4 retention, $5 the cooldown's cutoff.
-const CLAIM_ONE: Statement = Statement {
+/// Claim the first number of $3 (ids, best first) that is still free (re-checked on the row
+/// as it is now: another caller may have taken it since it was read) and not locked by an
+/// in-flight transaction; hold it for the retention and write the ledger row. Returns the
+/// claim and the number's place in $3; no row: none of them could be had.
+/// $1 company, $2 lead, $3 ids, $4 retention, $5 the cooldown's cutoff.
+const CLAIM_FIRST: Statement = Statement {
     sql: "
 WITH target AS (
-    SELECT vapi_phone_number_id
+    SELECT vapi_phone_number_id, array_position($3, vapi_phone_number_id) AS place
     FROM signalwire_phone_numbers
-    WHERE vapi_phone_number_id = $3
+    WHERE vapi_phone_number_id = ANY ($3)
       AND assigned_broker_company = $1
       AND assignment_status = 'available'
       AND status = 'active'
       AND NOT coalesce(released_at > $5, false)
+    ORDER BY array_position($3, vapi_phone_number_id)
+    LIMIT 1
     FOR NO KEY UPDATE SKIP LOCKED
 ), stamp AS (
     -- The moment of the claim, not the transaction's start: this snapshot already sees the
@@ -121,7 +124,7 @@ WITH target AS (
     FROM target
     WHERE pool.vapi_phone_number_id = target.vapi_phone_number_id
     RETURNING pool.vapi_phone_number_id, pool.number, pool.name, pool.assigned_broker_company,
-              pool.assigned_at, pool.release_at
+              pool.assigned_at, pool.release_at, target.place
 ), logged AS (
     INSERT INTO phone_number_ledger
         (event, vapi_phone_number_id, number, broker_company, lead_id, occurred_at, release_at, reason)
@@ -129,11 +132,11 @@ WITH target AS (
            'assign'
     FROM claimed
 )
-SELECT assigned_at, release_at, name FROM claimed",
+SELECT assigned_at, release_at, name, place FROM claimed",
     arg_types: &[
         pg_sys::TEXTOID,
         pg_sys::UUIDOID,
-        pg_sys::TEXTOID,
+        pg_sys::TEXTARRAYOID,
         pg_sys::INTERVALOID,
         pg_sys::TIMESTAMPTZOID,
     ],
@@ -388,29 +391,39 @@ fn claim(
         .collect();
     let (order, counts) = claim_order(&pool, context.daily_cap, area.as_deref());
 
-    // The first number of the order that is still free; a number another caller took or is
-    // taking right now is passed over, never waited for.
-    let mut passed_over = 0;
+    // The first number of the order that is still free: usually the first one, tried alone;
+    // if another caller took it or is taking it right now, the first of the rest, in one more
+    // statement. Never waited for.
+    let ids: Vec<&str> = order.iter().map(|&i| numbers[i].id.as_str()).collect();
     let mut claimed = None;
-    for &i in &order {
+    let mut passed_over = 0;
+    for (skip, tried) in [(0, ids.get(..1)), (1, ids.get(1..))] {
+        let Some(tried) = tried.filter(|t| !t.is_empty()) else {
+            break;
+        };
         let args: [DatumWithOid; 5] = [
             company.into(),
             lead.into(),
-            numbers[i].id.as_str().into(),
+            tried.to_vec().into(),
             context.retention.into(),
             context.rest_cutoff.into(),
         ];
         let rows = spi(
-            client.update(&*plan(client, &CLAIM_ONE), None, &args),
+            client.update(&*plan(client, &CLAIM_FIRST), None, &args),
             FUNCTION,
         );
         if let Some(row) = rows.into_iter().next() {
             let time = |i| spi(row.get::<TimestampWithTimeZone>(i), FUNCTION).expect("set");
-            let name = spi(row.get::<String>(3), FUNCTION);
-            claimed = Some((i, time(1), time(2), name));
+            let place = spi(row.get::<i32>(4), FUNCTION).expect("in the list") as usize;
+            passed_over = skip + place - 1;
+            claimed = Some((
+                order[passed_over],
+                time(1),
+                time(2),
+                spi(row.get::<String>(3), FUNCTION),
+            ));
             break;
         }
-        passed_over += 1;
     }
     let Some((i, assigned_at, release_at, claimed_name)) = claimed else {
         return Err(PoolError::PoolExhausted {
@@ -435,7 +448,7 @@ fn claim(
         crm::track(client, tables, &assignment)?;
     }
     // Free after this claim: the others that may go, less those other callers took meanwhile.
-    let left = counts.assignable - 1 - passed_over;
+    let left = counts.assignable - 1 - passed_over as i64;
     update_low_water_alert(client, company, &context, counts.in_service, left);
     Ok((
         number.id.clone(),
