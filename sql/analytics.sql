@@ -27,6 +27,35 @@ WHERE h.available <= mark.low_water_mark;
 COMMENT ON VIEW pool_alerts IS
     'Companies whose assignable numbers are at or under their low-water mark (level low) or gone (level empty).';
 
+-- The one place a company's low-water alert changes, for assign_phone_number and
+-- check_pool_alerts alike. Each first takes the transaction-level advisory lock
+-- (1886351213, hashtext(company)) without waiting: a company whose alert another transaction
+-- is changing right now is left to that transaction, so no caller waits and no two notify.
+-- raise_pool_alert takes the alert out and notifies (on commit) unless it is out already;
+-- returns whether it notified. rearm_pool_alert lets the next crossing alert again.
+CREATE FUNCTION raise_pool_alert(company text, available bigint, numbers bigint, mark bigint)
+RETURNS boolean
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+    WITH locked AS (
+        SELECT pg_try_advisory_xact_lock(1886351213, hashtext($1)) AS got
+    ), raised AS (
+        INSERT INTO pool_alert_state (company)
+        SELECT $1 FROM locked WHERE locked.got
+        ON CONFLICT (company) DO NOTHING
+        RETURNING company
+    )
+    SELECT count(pg_notify('pool_ext_low_water',
+                           jsonb_build_object('company', $1, 'available', greatest($2, 0),
+                                              'total', $3, 'low_water_mark', $4)::text)) > 0
+    FROM raised
+$$;
+
+CREATE FUNCTION rearm_pool_alert(company text) RETURNS void
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+    DELETE FROM pool_alert_state
+    WHERE pool_alert_state.company = $1 AND pg_try_advisory_xact_lock(1886351213, hashtext($1))
+$$;
+
 -- Send the low-water alerts no assignment sent, and re-arm pools that are above their mark
 -- again. An assignment alerts when it sees its pool reach the mark, but it counts with its
 -- own snapshot: when several callers take a company's last numbers at the same instant, each
@@ -38,27 +67,11 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, @extsch
 DECLARE
     sent integer := 0;
     low record;
-    recovered text;
 BEGIN
-    -- Each change takes the lock an assignment takes to change a company's alert
-    -- (src/assignment.rs), without waiting: a company whose alert another transaction is
-    -- changing right now is left to that transaction.
-    FOR recovered IN
-        SELECT s.company FROM pool_alert_state AS s
-        WHERE NOT EXISTS (SELECT FROM pool_alerts AS a WHERE a.company = s.company)
-        ORDER BY s.company
-    LOOP
-        CONTINUE WHEN NOT pg_try_advisory_xact_lock(1886351213, hashtext(recovered));
-        DELETE FROM pool_alert_state WHERE company = recovered;
-    END LOOP;
+    PERFORM rearm_pool_alert(s.company) FROM pool_alert_state AS s
+    WHERE NOT EXISTS (SELECT FROM pool_alerts AS a WHERE a.company = s.company);
     FOR low IN SELECT * FROM pool_alerts WHERE alerted_at IS NULL ORDER BY company LOOP
-        CONTINUE WHEN NOT pg_try_advisory_xact_lock(1886351213, hashtext(low.company));
-        INSERT INTO pool_alert_state (company) VALUES (low.company) ON CONFLICT (company) DO NOTHING;
-        IF FOUND THEN
-            PERFORM pg_notify('pool_ext_low_water',
-                              jsonb_build_object('company', low.company, 'available', low.available,
-                                                 'total', low.numbers,
-                                                 'low_water_mark', low.low_water_mark)::text);
+        IF raise_pool_alert(low.company, low.available, low.numbers, low.low_water_mark) THEN
             sent := sent + 1;
         END IF;
     END LOOP;

@@ -144,30 +144,20 @@ SELECT assigned_at, release_at, name, place FROM claimed",
 
 const COMPANIES: &str = "SELECT DISTINCT assigned_broker_company FROM signalwire_phone_numbers";
 
-/// The channel low-water alerts are sent on (`LISTEN pool_ext_low_water`).
-pub const LOW_WATER_CHANNEL: &str = "pool_ext_low_water";
-
-/// Raising or re-arming a company's alert first takes the transaction-level advisory lock
-/// (1886351213, hashtext(company)), without waiting: if another transaction holds it, that one
-/// is changing the alert right now and this one leaves it alone. So an assignment never waits
-/// for another caller's alert, and two never both notify. check_pool_alerts() (sql/analytics.sql)
-/// takes the same lock.
+/// Changing a company's low-water alert: sql/analytics.sql, raise_pool_alert and
+/// rearm_pool_alert (check_pool_alerts uses them too).
 const RAISE_ALERT: Statement = Statement {
-    sql: "WITH locked AS (
-              SELECT pg_try_advisory_xact_lock(1886351213, hashtext($1)) AS got
-          ), raised AS (
-              INSERT INTO pool_alert_state (company)
-              SELECT $1 FROM locked WHERE locked.got
-              ON CONFLICT (company) DO NOTHING
-              RETURNING company
-          )
-          SELECT pg_notify($2, $3) FROM raised",
-    arg_types: &[pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID],
+    sql: "SELECT raise_pool_alert($1, $2, $3, $4)",
+    arg_types: &[
+        pg_sys::TEXTOID,
+        pg_sys::INT8OID,
+        pg_sys::INT8OID,
+        pg_sys::INT8OID,
+    ],
 };
 
 const REARM_ALERT: Statement = Statement {
-    sql: "DELETE FROM pool_alert_state
-          WHERE company = $1 AND pg_try_advisory_xact_lock(1886351213, hashtext($1))",
+    sql: "SELECT rearm_pool_alert($1)",
     arg_types: &[pg_sys::TEXTOID],
 };
 
@@ -475,17 +465,11 @@ fn update_low_water_alert(
     match alert_after_assignment(available, mark, context.alerted) {
         Alert::Keep => {}
         Alert::Raise => {
-            let payload = serde_json::json!({
-                "company": company,
-                "available": available.max(0),
-                "total": in_service,
-                "low_water_mark": mark,
-            })
-            .to_string();
-            let args: [DatumWithOid; 3] = [
+            let args: [DatumWithOid; 4] = [
                 company.into(),
-                LOW_WATER_CHANNEL.into(),
-                payload.as_str().into(),
+                available.into(),
+                in_service.into(),
+                mark.into(),
             ];
             spi(
                 client.update(&*plan(client, &RAISE_ALERT), None, &args),
