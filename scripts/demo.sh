@@ -48,12 +48,22 @@ SELECT * FROM set_company_policy('Acme Realty', time_zone => 'America/Los_Angele
 \echo '== A lead replies: assign_phone_number(company, lead)'
 SELECT * FROM assign_phone_number('Acme Realty', '11111111-1111-1111-1111-111111111111');
 
-\echo '== The same lead asks again: the same number comes back (sticky), no second hold'
-SELECT * FROM assign_phone_number(company => 'Acme Realty', lead => '11111111-1111-1111-1111-111111111111');
+\echo '== The same lead asks again: the same number comes back (current_hold), its hold renewed; no second hold'
+SELECT vapi_phone_number_id, number, release_at, chosen_by
+FROM assign_phone_number(company => 'Acme Realty', lead => '11111111-1111-1111-1111-111111111111');
+SELECT event, vapi_phone_number_id, reason, release_at FROM phone_number_ledger
+WHERE lead_id = '11111111-1111-1111-1111-111111111111' ORDER BY id;
 
 \echo '== Local presence: a lead who wrote from (212) gets the New York line'
-SELECT vapi_phone_number_id, number, area_code_matched
+SELECT vapi_phone_number_id, number, area_code_matched, chosen_by
 FROM assign_phone_number('Acme Realty', '44444444-4444-4444-4444-444444444444', '(212) 555-0142');
+
+\echo '== A day later (simulated) that hold has run out and the job freed it; the lead replies again and gets the number it knows (previous_number)'
+UPDATE signalwire_phone_numbers SET release_at = now() - interval '1 minute'
+ WHERE currently_assigned_to = '44444444-4444-4444-4444-444444444444';
+SELECT release_expired_phone_numbers() AS released;
+SELECT vapi_phone_number_id, number, chosen_by
+FROM assign_phone_number('Acme Realty', '44444444-4444-4444-4444-444444444444');
 
 \echo '== Solo Brokers has one number: taking it sends a low-water alert; the next lead finds the pool exhausted'
 SELECT vapi_phone_number_id, number FROM assign_phone_number('Solo Brokers', '22222222-2222-2222-2222-222222222222');

@@ -70,9 +70,14 @@ while read -r old commit <&3; do
   log "installing this tree ($version)"
   bash scripts/install.sh
   psql_in pool_upgrade -c 'ALTER EXTENSION pool_ext UPDATE' 2>"$work/update-$old.log"
-  # The fill gave a role access: the update names it and says how to extend its rights.
-  grep -q 'grant_pool_access' "$work/update-$old.log" ||
-    fail "ALTER EXTENSION UPDATE from $old did not say how to give the roles the new functions: $(cat "$work/update-$old.log")"
+  # The fill gave a role access: an update through a version that added to the access levels
+  # (its script raises the warning) names the role and says how to extend its rights.
+  path_scripts=$(awk -v v="$old" '$1 == v {on = 1} on {print "sql/pool_ext--" $1 "--*.sql"}' tests/upgrade/releases.txt)
+  # shellcheck disable=SC2086 # the globs name the scripts on the path
+  if grep -qs 'RAISE WARNING' $path_scripts; then
+    grep -q 'grant_pool_access' "$work/update-$old.log" ||
+      fail "ALTER EXTENSION UPDATE from $old did not say how to give the roles the new functions: $(cat "$work/update-$old.log")"
+  fi
   got=$(psql_in pool_upgrade -At -c "SELECT extversion FROM pg_extension WHERE extname = 'pool_ext'")
   [ "$got" = "$version" ] || fail "ALTER EXTENSION UPDATE from $old reached $got, not $version"
 

@@ -3,23 +3,27 @@
 
 -- Companies at or under their low-water mark now, empty ones included: for a pg_cron check,
 -- a dashboard, or to catch what a rolled-back notification never said. The mark is
--- src/rules.rs's low_water_mark (a count, else a share of the numbers in service, default
+-- src/rules.rs's low_water_mark (a count, else a share of the company's active numbers, default
 -- 0.2, rounded up), written out: a view must not call a function its readers would need
 -- EXECUTE on. tests/pool_rules.rs checks that both agree.
 CREATE VIEW pool_alerts AS
 SELECT h.company,
        CASE WHEN h.available = 0 THEN 'empty' ELSE 'low' END AS level,
        h.available,
-       h.total - h.inactive AS numbers,
+       size.active AS numbers,
        mark.low_water_mark,
        h.resting,
        h.at_cap,
        a.alerted_at
 FROM pool_health AS h
 LEFT JOIN company_policies AS cp ON cp.company = h.company
+JOIN (
+    SELECT assigned_broker_company, count(*) FILTER (WHERE status = 'active')
+    FROM signalwire_phone_numbers GROUP BY assigned_broker_company
+) AS size (company, active) ON size.company = h.company
 CROSS JOIN LATERAL (
     SELECT coalesce(cp.low_water_count,
-                    ceil(coalesce(cp.low_water_share, 0.2) * (h.total - h.inactive)))::bigint
+                    ceil(coalesce(cp.low_water_share, 0.2) * size.active))::bigint
 ) AS mark (low_water_mark)
 LEFT JOIN pool_alert_state AS a ON a.company = h.company
 WHERE h.available <= mark.low_water_mark;

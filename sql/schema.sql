@@ -36,24 +36,45 @@ CREATE TABLE signalwire_phone_numbers (
 COMMENT ON TABLE signalwire_phone_numbers IS
     'Caller numbers of every broker company and who holds each. Change holds only through the pool_ext functions.';
 
--- The assignment path: a company's numbers (a few dozen at most); the claim filters and orders
--- them by assigned_at itself. On purpose no index covers a column that an assignment or a
--- release changes (assignment_status, assigned_at, currently_assigned_to, release_at): then
--- every hold and every release is a HOT update, which adds no index entry and whose old row
--- version is pruned in place: after 1,000,000 cycles the indexes are within 1.6x of their
--- fresh size and the table 3x (the original index layout: 49x and up to 1,100x; see
--- bench/RESULTS.md, section 5). "One hold per lead and company" is kept by the
--- assignment's per-lead lock instead of a unique index; the double_assignments view checks it.
+-- The assignment path (since 0.4.0). An assignment reaches the number it takes through one
+-- of these indexes in O(log n), whatever the size of the company's pool:
+-- the lead's own hold (sticky repeat calls), unique, so that one lead can never hold two
+-- numbers of one company, whatever the isolation level of the callers;
+CREATE UNIQUE INDEX idx_signalwire_pool_lead_hold
+    ON signalwire_phone_numbers (currently_assigned_to, assigned_broker_company)
+    WHERE currently_assigned_to IS NOT NULL;
+-- the company's free numbers, least recently used first (never used first): the original
+-- design's index name, now partial and in the claim's order;
 CREATE INDEX idx_signalwire_pool_assignment
-    ON signalwire_phone_numbers (assigned_broker_company);
+    ON signalwire_phone_numbers (assigned_broker_company, assigned_at NULLS FIRST, vapi_phone_number_id)
+    WHERE assignment_status = 'available' AND status = 'active';
+-- the same by NANP area ('+1' and the area code: the first five characters), for local presence.
+CREATE INDEX idx_signalwire_pool_free_area
+    ON signalwire_phone_numbers (assigned_broker_company, left(number, 5), assigned_at NULLS FIRST,
+                                 vapi_phone_number_id)
+    WHERE assignment_status = 'available' AND status = 'active';
+-- Nothing else: every index is written on every hold and release. What reads all of a
+-- company's numbers (monitoring, an exhausted pool's counts) reads the table.
 
--- Room on every page for the new row version of a HOT update.
-ALTER TABLE signalwire_phone_numbers SET (fillfactor = 50);
+-- A hold and a release change indexed columns, so neither is a HOT update: each leaves a dead
+-- row version and dead index entries behind. Vacuum this small, busy table after every 1,000
+-- changes instead of after a fifth of its rows, and without the cost delay, so that it stays
+-- near its fresh size under load (bench/RESULTS.md, "Sizes after 1,000,000 cycles").
+-- Renewals and call outcomes change only release_at and last_call_outcome and stay HOT,
+-- hence the room left on each page.
+ALTER TABLE signalwire_phone_numbers SET (
+    fillfactor = 50,
+    autovacuum_vacuum_scale_factor = 0,
+    autovacuum_vacuum_threshold = 1000,
+    autovacuum_vacuum_insert_threshold = 1000,
+    autovacuum_vacuum_cost_delay = 0
+);
 
--- Append-only history: one row per assignment and per release.
+-- Append-only history: one row per assignment, outcome, renewal (a repeat call that extended
+-- a hold) and release.
 CREATE TABLE phone_number_ledger (
     id                   bigserial PRIMARY KEY,
-    event                text NOT NULL CHECK (event IN ('assigned', 'outcome', 'released')),
+    event                text NOT NULL CHECK (event IN ('assigned', 'outcome', 'released', 'renewed')),
     vapi_phone_number_id text NOT NULL,
     number               text NOT NULL,
     broker_company       text NOT NULL,
@@ -61,7 +82,7 @@ CREATE TABLE phone_number_ledger (
     -- When the change was made, not when its transaction began: ordered like the changes.
     occurred_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
     release_at           timestamptz,   -- the hold's scheduled end, for 'assigned' and 'outcome' rows
-    reason               text NOT NULL, -- why: 'assign', 'expired', 'manual', or the call outcome
+    reason               text NOT NULL, -- why: 'assign', 'repeat call', 'expired', 'manual', or the call outcome
     actor                text NOT NULL DEFAULT session_user
 );
 
@@ -157,6 +178,85 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
            AT TIME ZONE $2
 $$;
 
+-- How many active numbers each company has: the base of its low-water mark, read by every
+-- assignment. Counting them on each call would cost in proportion to the pool; this table is
+-- kept by the triggers below instead, which fire only when numbers are added, removed,
+-- retired, reactivated or moved (never on a hold or a release). Derived data, so pg_dump
+-- leaves it out; restoring the pool's rows fills it again through the same triggers, and an
+-- assignment counts the pool itself for a company that has no row here.
+CREATE TABLE company_pool_sizes (
+    company text PRIMARY KEY,
+    active  bigint NOT NULL
+);
+
+COMMENT ON TABLE company_pool_sizes IS
+    'Active numbers per company, kept by triggers on signalwire_phone_numbers; read by assign_phone_number.';
+
+-- Add `delta` active numbers to each company of `changes`. Deltas rather than recounts: two
+-- transactions changing one company's numbers at once wait for each other on its row here
+-- and both changes count.
+CREATE FUNCTION _add_pool_sizes(changes jsonb) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+    WITH change AS (
+        SELECT c.key AS company, c.value::bigint AS delta FROM jsonb_each_text($1) AS c
+    ), counted AS (
+        UPDATE company_pool_sizes AS s SET active = s.active + change.delta
+        FROM change WHERE s.company = change.company
+        RETURNING s.company
+    )
+    -- A company new here is counted whole (after a restore with triggers disabled, its rows
+    -- may predate this table's row). When two transactions add one at once, the second waits
+    -- and adds its own count, which sees only its own rows.
+    INSERT INTO company_pool_sizes AS s (company, active)
+    SELECT change.company,
+           (SELECT count(*) FROM signalwire_phone_numbers AS p
+            WHERE p.assigned_broker_company = change.company AND p.status = 'active')
+    FROM change
+    WHERE change.company NOT IN (SELECT company FROM counted)
+    ON CONFLICT (company) DO UPDATE SET active = s.active + excluded.active
+$$;
+
+-- SECURITY DEFINER: whoever changes the pool (a careless grant included) needs no rights here.
+CREATE FUNCTION _count_pool_rows() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM _add_pool_sizes((SELECT jsonb_object_agg(company, n) FROM (
+            SELECT assigned_broker_company AS company, count(*) AS n FROM added_rows
+            WHERE status = 'active' GROUP BY 1) AS c));
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM _add_pool_sizes((SELECT jsonb_object_agg(company, -n) FROM (
+            SELECT assigned_broker_company AS company, count(*) AS n FROM removed_rows
+            WHERE status = 'active' GROUP BY 1) AS c));
+    ELSIF TG_OP = 'UPDATE' THEN
+        -- One row: it leaves its old company's active count and joins its new one's.
+        PERFORM _add_pool_sizes(jsonb_build_object(OLD.assigned_broker_company,
+                                                   -(OLD.status = 'active')::int));
+        PERFORM _add_pool_sizes(jsonb_build_object(NEW.assigned_broker_company,
+                                                   (NEW.status = 'active')::int));
+    ELSE -- TRUNCATE
+        DELETE FROM company_pool_sizes;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER signalwire_phone_numbers_count_added
+    AFTER INSERT ON signalwire_phone_numbers REFERENCING NEW TABLE AS added_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION _count_pool_rows();
+CREATE TRIGGER signalwire_phone_numbers_count_removed
+    AFTER DELETE ON signalwire_phone_numbers REFERENCING OLD TABLE AS removed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION _count_pool_rows();
+-- "UPDATE OF": a hold or a release sets neither column, so this trigger is not even looked at.
+CREATE TRIGGER signalwire_phone_numbers_count_moved
+    AFTER UPDATE OF status, assigned_broker_company ON signalwire_phone_numbers FOR EACH ROW
+    WHEN (OLD.status IS DISTINCT FROM NEW.status
+          OR OLD.assigned_broker_company IS DISTINCT FROM NEW.assigned_broker_company)
+    EXECUTE FUNCTION _count_pool_rows();
+CREATE TRIGGER signalwire_phone_numbers_count_truncated
+    AFTER TRUNCATE ON signalwire_phone_numbers
+    FOR EACH STATEMENT EXECUTE FUNCTION _count_pool_rows();
+
 -- The operator's CRM tables, when registered with register_crm_tables(): at most one row.
 CREATE TABLE crm_tables (
     singleton     boolean PRIMARY KEY DEFAULT true CHECK (singleton),
@@ -170,7 +270,7 @@ COMMENT ON TABLE crm_tables IS
 
 -- Nobody but the owner touches the tables directly; callers get EXECUTE on the API.
 REVOKE ALL ON signalwire_phone_numbers, phone_number_ledger, company_policies, crm_tables,
-              pool_alert_state FROM PUBLIC;
+              pool_alert_state, company_pool_sizes FROM PUBLIC;
 REVOKE ALL ON SEQUENCE phone_number_ledger_id_seq FROM PUBLIC;
 
 -- Row level security with no policies: a role that is granted a table by mistake (say, a
@@ -181,6 +281,7 @@ ALTER TABLE phone_number_ledger ENABLE ROW LEVEL SECURITY;
 ALTER TABLE company_policies ENABLE ROW LEVEL SECURITY;
 ALTER TABLE crm_tables ENABLE ROW LEVEL SECURITY;
 ALTER TABLE pool_alert_state ENABLE ROW LEVEL SECURITY;
+ALTER TABLE company_pool_sizes ENABLE ROW LEVEL SECURITY;
 
 -- Extension tables are skipped by pg_dump unless marked as configuration.
 SELECT pg_catalog.pg_extension_config_dump('signalwire_phone_numbers', '');

@@ -1,15 +1,29 @@
 //! `assign_phone_number`: give a lead a caller number of its company, atomically.
+//!
+//! A call costs a few index lookups whatever the size of the company's pool (bench/RESULTS.md,
+//! section 7): nothing is read per number.
+//! 1. LOOKUP reads the company's rules, the lead's current hold (through the unique index on
+//!    the holder) and the number the lead held last (the ledger, by lead).
+//! 2. A lead with a hold gets it back, RENEWed so it lasts at least the retention from now.
+//! 3. Otherwise CLAIM tries, in order, the lead's previous number, a free number of the lead's
+//!    area, and the least recently used free number (rules::claim_choices). Each try is one
+//!    statement that walks a partial index of free numbers in least-recently-used order and
+//!    takes the first row no other transaction has locked (FOR NO KEY UPDATE SKIP LOCKED),
+//!    writing the hold and its ledger row in the same statement.
 
-use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
+use std::sync::OnceLock;
+
+use pgrx::datum::{DatumWithOid, Interval, TimestampWithTimeZone};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
+use pgrx::PgSqlErrorCode;
 
 use crate::crm::{self, CrmTables};
 use crate::errors::{spi, PoolError};
-use crate::plans::{plan, Statement};
+use crate::plans::{plan, plan_sql, Statement};
 use crate::rules::{
-    alert_after_assignment, area_prefix, claim_order, low_water_mark, Alert, PoolNumber,
+    alert_after_scan, alert_scan_size, area_prefix, claim_choices, low_water_mark, Alert, ChosenBy,
 };
 use crate::validation::{closest_name, optional_text, required, required_text};
 
@@ -49,64 +63,108 @@ fn lock_lead(company: &str, lead: pgrx::Uuid) {
     }
 }
 
-/// The company's numbers in least-recently-used order (never-assigned first), each with its
-/// state for this lead (1 its own hold, 2 held by another, 3 retired, 4 free but resting
-/// after a release, 5 free), and the company's rules, CRM registration and alert state
-/// repeated on every row. One row with a NULL state when the company has no numbers.
+/// The company's rules and the lead's standing, in one row. Every part is an index lookup or a
+/// read of a one-row table; scalar subqueries rather than joins, so that no estimate of an
+/// unanalyzed table multiplies into the plan's cost (a 0.3.0 plan crossed jit_above_cost that
+/// way), and nothing that only some calls need (each part is set up on every call).
 /// $1 company, $2 lead.
-const COMPANY_NUMBERS: Statement = Statement {
+pub(crate) const LOOKUP: Statement = Statement {
     sql: "
-SELECT CASE WHEN p.currently_assigned_to = $2 THEN 1
-            WHEN p.assignment_status = 'assigned' THEN 2
-            WHEN p.status = 'inactive' THEN 3
-            WHEN p.released_at > c.rest_cutoff THEN 4
-            WHEN p.vapi_phone_number_id IS NOT NULL THEN 5
-       END::int4,
-       p.vapi_phone_number_id, p.number, p.name, p.assigned_at, p.release_at,
-       c.retention, c.rest_cutoff, c.daily_cap, c.time_zone, c.local_presence,
-       c.low_water_count, c.low_water_share, c.leads, c.interactions, c.alerted
-FROM (SELECT policy.retention, policy.daily_cap, policy.time_zone, policy.local_presence,
-             policy.low_water_count, policy.low_water_share,
-             clock_timestamp() - policy.cooldown AS rest_cutoff,
-             crm.leads::text AS leads, crm.interactions::text AS interactions,
-             EXISTS (SELECT FROM pool_alert_state AS a WHERE a.company = $1) AS alerted
-      FROM company_policy($1) AS policy
-      LEFT JOIN crm_tables AS crm ON true) AS c
-LEFT JOIN signalwire_phone_numbers AS p ON p.assigned_broker_company = $1
-ORDER BY p.assigned_at NULLS FIRST, p.vapi_phone_number_id",
+SELECT policy.retention,
+       clock_timestamp() - policy.cooldown,
+       policy.daily_cap,
+       CASE WHEN policy.daily_cap IS NOT NULL THEN
+           pg_catalog.date_trunc('day', clock_timestamp() AT TIME ZONE policy.time_zone)
+               AT TIME ZONE policy.time_zone
+       END,
+       policy.local_presence,
+       policy.low_water_count,
+       policy.low_water_share,
+       EXISTS (SELECT FROM pool_alert_state AS a WHERE a.company = $1),
+       (SELECT s.active FROM company_pool_sizes AS s WHERE s.company = $1),
+       (SELECT t.leads::text FROM crm_tables AS t),
+       (SELECT t.interactions::text FROM crm_tables AS t),
+       (SELECT own.vapi_phone_number_id FROM signalwire_phone_numbers AS own
+        WHERE own.currently_assigned_to = $2 AND own.assigned_broker_company = $1),
+       (SELECT l.vapi_phone_number_id FROM phone_number_ledger AS l
+        WHERE l.lead_id = $2 AND l.broker_company = $1 AND l.event = 'assigned'
+        ORDER BY l.id DESC LIMIT 1)
+FROM company_policy($1) AS policy",
     arg_types: &[pg_sys::TEXTOID, pg_sys::UUIDOID],
 };
 
-/// For a company with a daily cap: how often the company assigned each of its numbers since
-/// the start of its day. $1 company, $2 time zone.
-const ASSIGNED_TODAY: Statement = Statement {
-    sql: "
-SELECT l.number, count(*)
-FROM phone_number_ledger AS l
-WHERE l.number IN (SELECT number FROM signalwire_phone_numbers WHERE assigned_broker_company = $1)
-  AND l.broker_company = $1
-  AND l.event = 'assigned'
-  AND l.occurred_at >= pg_catalog.date_trunc('day', clock_timestamp() AT TIME ZONE $2) AT TIME ZONE $2
-GROUP BY l.number",
-    arg_types: &[pg_sys::TEXTOID, pg_sys::TEXTOID],
+/// A company missing from company_pool_sizes (a restore with triggers disabled): counted here
+/// instead, until its next change of numbers adds it. $1 company.
+const COUNT_ACTIVE: Statement = Statement {
+    sql: "SELECT count(*) FROM signalwire_phone_numbers
+          WHERE assigned_broker_company = $1 AND status = 'active'",
+    arg_types: &[pg_sys::TEXTOID],
 };
 
-/// Claim the first number of $3 (ids, best first) that is still free (re-checked on the row
-/// as it is now: another caller may have taken it since it was read) and not locked by an
-/// in-flight transaction; hold it for the retention and write the ledger row. Returns the
-/// claim and the number's place in $3; no row: none of them could be had.
-/// $1 company, $2 lead, $3 ids, $4 retention, $5 the cooldown's cutoff.
-const CLAIM_FIRST: Statement = Statement {
+/// The lead's hold $4, locked, made to last at least the retention $3 from now; a longer hold
+/// (a booked appointment) stays as it is. A renewal that moves the end writes a 'renewed'
+/// ledger row. No row: the hold was released since LOOKUP read it.
+/// $1 company, $2 lead, $3 retention, $4 the hold's vapi_phone_number_id.
+pub(crate) const RENEW: Statement = Statement {
     sql: "
+WITH hold AS (
+    SELECT p.vapi_phone_number_id, p.number, p.name, p.assigned_at, p.release_at
+    FROM signalwire_phone_numbers AS p
+    WHERE p.vapi_phone_number_id = $4 AND p.currently_assigned_to = $2
+      AND p.assigned_broker_company = $1
+    FOR NO KEY UPDATE
+), stamp AS (
+    SELECT clock_timestamp() + $3 AS until
+), renewed AS (
+    UPDATE signalwire_phone_numbers AS p
+    SET release_at = stamp.until
+    FROM hold, stamp
+    WHERE p.vapi_phone_number_id = hold.vapi_phone_number_id AND hold.release_at < stamp.until
+    RETURNING p.vapi_phone_number_id, p.number, p.release_at
+), logged AS (
+    INSERT INTO phone_number_ledger
+        (event, vapi_phone_number_id, number, broker_company, lead_id, release_at, reason)
+    SELECT 'renewed', vapi_phone_number_id, number, $1, $2, release_at, 'repeat call'
+    FROM renewed
+)
+SELECT hold.number, hold.name, hold.assigned_at, greatest(hold.release_at, stamp.until)
+FROM hold, stamp",
+    arg_types: &[
+        pg_sys::TEXTOID,
+        pg_sys::UUIDOID,
+        pg_sys::INTERVALOID,
+        pg_sys::TEXTOID,
+    ],
+};
+
+/// Whether number `{n}` may be assigned now under the company's daily cap: its assignments
+/// since the start of the company's day. $5 the cap (NULL: none), $6 the day's start.
+const UNDER_CAP: &str = "($5 IS NULL OR (SELECT count(*) FROM phone_number_ledger AS l
+        WHERE l.number = {n}.number AND l.broker_company = $1
+          AND l.event = 'assigned' AND l.occurred_at >= $6) < $5)";
+
+/// Whether number `{n}` has rested long enough since its last release (the cooldown).
+const RESTED: &str = "({n}.released_at IS NULL OR {n}.released_at <= $4)";
+
+/// One claim: the first free number of the choice, hold and ledger row written together.
+/// `{choice}` narrows the candidates; the ORDER BY matches idx_signalwire_pool_assignment (and
+/// idx_signalwire_pool_free_area after its equality), so the scan stops at the first row it can
+/// lock. The row is re-checked as it is now (another caller may have taken it since this
+/// snapshot) and rows locked by transactions in flight are skipped, never waited for. The last
+/// column says whether at least $7 assignable numbers are left beside the claimed one, for the
+/// low-water alert (EXISTS, not a count: it costs less to set up on every call).
+/// $1 company, $2 lead, $3 retention, $4 the cooldown's cutoff, $5 daily cap, $6 start of the
+/// company's day, $7 how many assignable numbers left are "enough" (alert_scan_size), $8 the
+/// choice's key (the previous number's id, or the area prefix).
+const CLAIM: &str = "
 WITH target AS (
-    SELECT vapi_phone_number_id, array_position($3, vapi_phone_number_id) AS place
-    FROM signalwire_phone_numbers
-    WHERE vapi_phone_number_id = ANY ($3)
-      AND assigned_broker_company = $1
-      AND assignment_status = 'available'
-      AND status = 'active'
-      AND NOT coalesce(released_at > $5, false)
-    ORDER BY array_position($3, vapi_phone_number_id)
+    SELECT p.vapi_phone_number_id
+    FROM signalwire_phone_numbers AS p
+    WHERE p.assigned_broker_company = $1
+      AND p.assignment_status = 'available' AND p.status = 'active'
+      AND {choice}
+      AND {under_cap_p}
+    ORDER BY p.assigned_at NULLS FIRST, p.vapi_phone_number_id
     LIMIT 1
     FOR NO KEY UPDATE SKIP LOCKED
 ), stamp AS (
@@ -117,29 +175,101 @@ WITH target AS (
     UPDATE signalwire_phone_numbers AS pool
     SET assignment_status        = 'assigned',
         currently_assigned_to    = $2,
-        assigned_at              = (SELECT at FROM stamp),
-        release_at               = (SELECT at FROM stamp) + $4,
+        assigned_at              = stamp.at,
+        release_at               = stamp.at + $3,
         last_call_outcome        = NULL,
         appointment_scheduled_at = NULL
-    FROM target
+    FROM target, stamp
     WHERE pool.vapi_phone_number_id = target.vapi_phone_number_id
-    RETURNING pool.vapi_phone_number_id, pool.number, pool.name, pool.assigned_broker_company,
-              pool.assigned_at, pool.release_at, target.place
+    RETURNING pool.vapi_phone_number_id, pool.number, pool.name, pool.assigned_at, pool.release_at
 ), logged AS (
     INSERT INTO phone_number_ledger
         (event, vapi_phone_number_id, number, broker_company, lead_id, occurred_at, release_at, reason)
-    SELECT 'assigned', vapi_phone_number_id, number, assigned_broker_company, $2, assigned_at, release_at,
-           'assign'
+    SELECT 'assigned', vapi_phone_number_id, number, $1, $2, assigned_at, release_at, 'assign'
     FROM claimed
 )
-SELECT assigned_at, release_at, name, place FROM claimed",
-    arg_types: &[
-        pg_sys::TEXTOID,
-        pg_sys::UUIDOID,
-        pg_sys::TEXTARRAYOID,
-        pg_sys::INTERVALOID,
-        pg_sys::TIMESTAMPTZOID,
-    ],
+SELECT c.vapi_phone_number_id, c.number, c.name, c.assigned_at, c.release_at,
+       EXISTS (SELECT FROM signalwire_phone_numbers AS f
+               WHERE {free_f} AND f.vapi_phone_number_id <> c.vapi_phone_number_id
+               OFFSET $7 - 1)
+FROM claimed AS c";
+
+/// Whether number `{n}` may be assigned now: free, active, rested, under its cap.
+const ASSIGNABLE: &str = "{n}.assigned_broker_company = $1
+              AND {n}.assignment_status = 'available' AND {n}.status = 'active'
+              AND {rested} AND {under_cap}";
+
+/// The assignable numbers a claim left (the one it took counted out), at most $7: the
+/// low-water alert's figure, counted only when an alert is being raised.
+/// $1 company, $4 the cooldown's cutoff, $5 daily cap, $6 start of the day, $7 the most to
+/// count, $8 the claimed number's id.
+const COUNT_FREE: &str = "
+SELECT count(*) FROM (
+    SELECT FROM signalwire_phone_numbers AS f
+    WHERE {free_f} AND f.vapi_phone_number_id <> $8
+    LIMIT $7) AS free";
+
+const CLAIM_ARGS: &[pg_sys::Oid] = &[
+    pg_sys::TEXTOID,
+    pg_sys::UUIDOID,
+    pg_sys::INTERVALOID,
+    pg_sys::TIMESTAMPTZOID,
+    pg_sys::INT4OID,
+    pg_sys::TIMESTAMPTZOID,
+    pg_sys::INT8OID,
+    pg_sys::TEXTOID,
+];
+
+/// The claim for each choice and COUNT_FREE, their texts built once per backend.
+struct Texts {
+    claims: [String; 3],
+    count_free: String,
+}
+
+fn texts() -> &'static Texts {
+    static TEXTS: OnceLock<Texts> = OnceLock::new();
+    TEXTS.get_or_init(|| {
+        let rested = |n: &str| RESTED.replace("{n}", n);
+        let under_cap = |n: &str| UNDER_CAP.replace("{n}", n);
+        let free_f = ASSIGNABLE
+            .replace("{rested}", &rested("f"))
+            .replace("{under_cap}", &under_cap("f"))
+            .replace("{n}", "f");
+        let claim = |choice: &str| {
+            CLAIM
+                .replace("{choice}", choice)
+                .replace("{under_cap_p}", &under_cap("p"))
+                .replace("{free_f}", &free_f)
+        };
+        Texts {
+            claims: [
+                // The previous number, even while it rests.
+                claim("p.vapi_phone_number_id = $8"),
+                // The lead's area: idx_signalwire_pool_free_area.
+                claim(&format!("{} AND left(p.number, 5) = $8", rested("p"))),
+                // Least recently used: idx_signalwire_pool_assignment.
+                claim(&rested("p")),
+            ],
+            count_free: COUNT_FREE.replace("{free_f}", &free_f),
+        }
+    })
+}
+
+/// The text of the claim for one choice.
+pub(crate) fn claim_sql(choice: ChosenBy) -> &'static str {
+    let claims = &texts().claims;
+    match choice {
+        ChosenBy::PreviousNumber => &claims[0],
+        ChosenBy::AreaCode => &claims[1],
+        ChosenBy::LeastRecentlyUsed | ChosenBy::CurrentHold => &claims[2],
+    }
+}
+
+/// Why the pool has nothing to give, counted only when that happens (pool_health's counts).
+/// No row: the company has no numbers at all. $1 company.
+const EXHAUSTED: Statement = Statement {
+    sql: "SELECT assigned, inactive, resting, at_cap, total FROM pool_health WHERE company = $1",
+    arg_types: &[pg_sys::TEXTOID],
 };
 
 const COMPANIES: &str = "SELECT DISTINCT assigned_broker_company FROM signalwire_phone_numbers";
@@ -162,7 +292,7 @@ const REARM_ALERT: Statement = Statement {
 };
 
 /// vapi_phone_number_id, number, name, assigned_broker_company, assigned_at, release_at,
-/// area_code_matched
+/// area_code_matched, chosen_by
 type AssignedRow = (
     String,
     String,
@@ -171,15 +301,18 @@ type AssignedRow = (
     TimestampWithTimeZone,
     TimestampWithTimeZone,
     Option<bool>,
+    String,
 );
 
-/// Assign a caller number of `company` to `lead` and return it. If the lead already holds a
-/// number of that company, that hold is returned unchanged. `customer_phone`, the lead's own
-/// phone, is recorded in the CRM interaction and, when the company has local presence on,
-/// makes a free number of the lead's area code come first (`area_code_matched` says whether
-/// the number matched; NULL when no matching was tried). Numbers resting after a release or at
-/// their daily cap are skipped. Runs in the caller's transaction: a rollback undoes the hold,
-/// its ledger row, the CRM rows and a low-water alert together.
+/// Assign a caller number of `company` to `lead` and return it, with how it was chosen. A lead
+/// that holds a number of that company gets it back, its hold renewed to last at least the
+/// company's retention from now (a longer hold is kept). Otherwise the number the lead held
+/// last at the company comes first when it is free, then, when `customer_phone` (the lead's own
+/// phone) has a North American area code and local presence is on, the least recently used
+/// free number of that area, then the company's least recently used free number. Numbers
+/// resting after a release (except the lead's previous one) or at their daily cap are skipped.
+/// Runs in the caller's transaction: a rollback undoes the hold, its ledger row, the CRM rows
+/// and a low-water alert together.
 #[pg_extern(volatile, security_definer, parallel_unsafe)]
 #[search_path(pg_catalog, @extschema@, pg_temp)]
 fn assign_phone_number(
@@ -196,13 +329,14 @@ fn assign_phone_number(
         name!(assigned_at, TimestampWithTimeZone),
         name!(release_at, TimestampWithTimeZone),
         name!(area_code_matched, Option<bool>),
+        name!(chosen_by, String),
     ),
 > {
     let result = (|| {
         let company = required_text(company, "company")?;
         let lead = required(lead, "lead")?;
         let customer_phone = optional_text(customer_phone, "customer_phone", MAX_CUSTOMER_PHONE)?;
-        Spi::connect_mut(|client| claim(client, company, lead, customer_phone))
+        Spi::connect_mut(|client| assign(client, company, lead, customer_phone))
     })();
     TableIterator::once(result.unwrap_or_else(|e| e.raise(FUNCTION)))
 }
@@ -210,245 +344,232 @@ fn assign_phone_number(
 /// Longer than any phone number however it is written; keeps junk out of the CRM.
 const MAX_CUSTOMER_PHONE: usize = 32;
 
-/// A number's state for this lead, as COMPANY_NUMBERS reports it.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Slot {
-    Mine,
-    Held,
-    Retired,
-    Resting,
-    Free,
-}
-
-/// One row of COMPANY_NUMBERS. The id and number are read only for numbers that may be
-/// claimed or are the lead's own: most rows need nothing but their state.
-struct NumberRow {
-    slot: Slot,
-    id: String,
-    number: String,
-}
-
-/// The lead's own hold of this company, returned as it is.
-struct OwnHold {
-    id: String,
-    number: String,
-    name: Option<String>,
-    assigned_at: TimestampWithTimeZone,
-    release_at: TimestampWithTimeZone,
-}
-
-/// The company's rules and context, the same on every row of COMPANY_NUMBERS.
-struct Context {
-    retention: pgrx::datum::Interval,
+/// What LOOKUP read.
+struct Standing {
+    retention: Interval,
     rest_cutoff: TimestampWithTimeZone,
-    daily_cap: Option<i64>,
-    time_zone: String,
+    daily_cap: Option<i32>,
+    day_start: Option<TimestampWithTimeZone>,
     local_presence: bool,
-    low_water_count: Option<i64>,
-    low_water_share: Option<f64>,
-    crm: Option<CrmTables>,
+    mark: i64,
+    active: i64,
     alerted: bool,
+    crm: Option<CrmTables>,
+    current_hold: Option<String>,
+    previous_number: Option<String>,
 }
 
-/// The company's numbers, the lead's own hold if it has one, and the context.
-fn company_numbers(
-    client: &mut SpiClient<'_>,
-    company: &str,
-    lead: pgrx::Uuid,
-) -> (Vec<NumberRow>, Option<OwnHold>, Context) {
+fn lookup(client: &mut SpiClient<'_>, company: &str, lead: pgrx::Uuid) -> Standing {
     let args: [DatumWithOid; 2] = [company.into(), lead.into()];
     let table = spi(
-        client.update(&*plan(client, &COMPANY_NUMBERS), None, &args),
+        client.update(&*plan(client, &LOOKUP), None, &args),
         FUNCTION,
     );
-    let mut numbers = Vec::with_capacity(table.len());
-    let mut own = None;
-    let mut context = None;
-    for row in table {
-        let text = |i| spi(row.get::<String>(i), FUNCTION);
-        let time = |i| spi(row.get::<TimestampWithTimeZone>(i), FUNCTION);
-        if context.is_none() {
-            let (leads, interactions) = (text(14), text(15));
-            context = Some(Context {
-                retention: spi(row.get::<pgrx::datum::Interval>(7), FUNCTION).expect("policy"),
-                rest_cutoff: time(8).expect("policy"),
-                daily_cap: spi(row.get::<i32>(9), FUNCTION).map(i64::from),
-                time_zone: text(10).expect("policy"),
-                local_presence: spi(row.get::<bool>(11), FUNCTION).unwrap_or(true),
-                low_water_count: spi(row.get::<i32>(12), FUNCTION).map(i64::from),
-                low_water_share: spi(row.get::<f64>(13), FUNCTION),
-                crm: leads
-                    .zip(interactions)
-                    .map(|(leads, interactions)| CrmTables {
-                        leads,
-                        interactions,
-                    }),
-                alerted: spi(row.get::<bool>(16), FUNCTION).unwrap_or(false),
-            });
-        }
-        let slot = match spi(row.get::<i32>(1), FUNCTION) {
-            None => continue, // the company has no numbers: one row of NULLs
-            Some(1) => Slot::Mine,
-            Some(2) => Slot::Held,
-            Some(3) => Slot::Retired,
-            Some(4) => Slot::Resting,
-            Some(_) => Slot::Free,
-        };
-        let (id, number) = match slot {
-            Slot::Mine | Slot::Free => (text(2).expect("NOT NULL"), text(3).expect("NOT NULL")),
-            _ => (String::new(), String::new()),
-        };
-        if slot == Slot::Mine {
-            own = Some(OwnHold {
-                id: id.clone(),
-                number: number.clone(),
-                name: text(4),
-                assigned_at: time(5).expect("a hold has assigned_at"),
-                release_at: time(6).expect("a hold has release_at"),
-            });
-        }
-        numbers.push(NumberRow { slot, id, number });
+    let row = table.first();
+    let text = |i| spi(row.get::<String>(i), FUNCTION);
+    let (low_water_count, low_water_share) = (
+        spi(row.get::<i32>(6), FUNCTION).map(i64::from),
+        spi(row.get::<f64>(7), FUNCTION),
+    );
+    let active = spi(row.get::<i64>(9), FUNCTION);
+    let standing = Standing {
+        retention: spi(row.get::<Interval>(1), FUNCTION).expect("a policy retention"),
+        rest_cutoff: spi(row.get::<TimestampWithTimeZone>(2), FUNCTION).expect("a cutoff"),
+        daily_cap: spi(row.get::<i32>(3), FUNCTION),
+        day_start: spi(row.get::<TimestampWithTimeZone>(4), FUNCTION),
+        local_presence: spi(row.get::<bool>(5), FUNCTION).unwrap_or(true),
+        mark: 0,
+        active: 0,
+        alerted: spi(row.get::<bool>(8), FUNCTION).unwrap_or(false),
+        crm: text(10)
+            .zip(text(11))
+            .map(|(leads, interactions)| CrmTables {
+                leads,
+                interactions,
+            }),
+        current_hold: text(12),
+        previous_number: text(13),
+    };
+    let active = active.unwrap_or_else(|| {
+        let args: [DatumWithOid; 1] = [company.into()];
+        let counted = spi(
+            client.update(&*plan(client, &COUNT_ACTIVE), None, &args),
+            FUNCTION,
+        );
+        spi(counted.first().get::<i64>(1), FUNCTION).unwrap_or(0)
+    });
+    Standing {
+        mark: low_water_mark(low_water_count, low_water_share, active),
+        active,
+        ..standing
     }
-    (
-        numbers,
-        own,
-        context.expect("company_policy returns one row"),
-    )
 }
 
-/// Today's assignments of each number of a capped company.
-fn assigned_today(
-    client: &mut SpiClient<'_>,
-    company: &str,
-    time_zone: &str,
-) -> std::collections::HashMap<String, i64> {
-    let args: [DatumWithOid; 2] = [company.into(), time_zone.into()];
-    spi(
-        client.update(&*plan(client, &ASSIGNED_TODAY), None, &args),
-        FUNCTION,
-    )
-    .into_iter()
-    .filter_map(|row| {
-        let number = spi(row.get::<String>(1), FUNCTION)?;
-        Some((number, spi(row.get::<i64>(2), FUNCTION).unwrap_or(0)))
-    })
-    .collect()
-}
-
-fn claim(
+fn assign(
     client: &mut SpiClient<'_>,
     company: &str,
     lead: pgrx::Uuid,
     customer_phone: Option<&str>,
 ) -> Result<AssignedRow, PoolError> {
     lock_lead(company, lead);
-    let (numbers, own, context) = company_numbers(client, company, lead);
-    if numbers.is_empty() {
-        return Err(unknown_company(client, company));
-    }
+    let standing = lookup(client, company, lead);
     let area = customer_phone
-        .filter(|_| context.local_presence)
+        .filter(|_| standing.local_presence)
         .and_then(area_prefix);
     let matched = |number: &str| area.as_deref().map(|a| number.starts_with(a));
 
-    // Sticky: the lead's hold of this company comes back unchanged.
-    if let Some(held) = own {
-        let matched = matched(&held.number);
+    if let Some(id) = &standing.current_hold {
+        if let Some((number, name, assigned_at, release_at)) =
+            renew(client, company, lead, &standing, id)
+        {
+            let matched = matched(&number);
+            return Ok((
+                id.clone(),
+                number,
+                name,
+                company.to_string(),
+                assigned_at,
+                release_at,
+                matched,
+                ChosenBy::CurrentHold.as_str().to_string(),
+            ));
+        }
+        // Released since LOOKUP read it: the lead has no hold now, and that number comes
+        // first below (it is the lead's previous number).
+    }
+
+    for choice in claim_choices(standing.previous_number.is_some(), area.is_some()) {
+        let key = match choice {
+            ChosenBy::PreviousNumber => standing.previous_number.as_deref(),
+            ChosenBy::AreaCode => area.as_deref(),
+            _ => None,
+        };
+        let Some(claimed) = claim(client, company, lead, &standing, choice, key) else {
+            continue;
+        };
+        if let Some(tables) = &standing.crm {
+            crm::check_owners(client, FUNCTION)?;
+            let assignment = crm::Assignment {
+                lead,
+                vapi_phone_number_id: &claimed.id,
+                number: &claimed.number,
+                company,
+                customer_phone,
+                assigned_at: claimed.assigned_at,
+            };
+            crm::track(client, tables, &assignment)?;
+        }
+        if !snapshot_per_transaction() {
+            update_low_water_alert(client, company, &standing, &claimed);
+        }
+        let matched = matched(&claimed.number);
         return Ok((
-            held.id,
-            held.number,
-            held.name,
+            claimed.id,
+            claimed.number,
+            claimed.name,
             company.to_string(),
-            held.assigned_at,
-            held.release_at,
+            claimed.assigned_at,
+            claimed.release_at,
             matched,
+            choice.as_str().to_string(),
         ));
     }
+    Err(nothing_to_give(client, company))
+}
 
-    let today = match context.daily_cap {
-        Some(_) => assigned_today(client, company, &context.time_zone),
-        None => Default::default(),
-    };
-    let pool: Vec<PoolNumber> = numbers
-        .iter()
-        .map(|n| PoolNumber {
-            number: &n.number,
-            free: matches!(n.slot, Slot::Free | Slot::Resting),
-            in_service: n.slot != Slot::Retired,
-            resting: n.slot == Slot::Resting,
-            assigned_today: today.get(&n.number).copied().unwrap_or(0),
-        })
-        .collect();
-    let (order, counts) = claim_order(&pool, context.daily_cap, area.as_deref());
-
-    // The first number of the order that is still free: usually the first one, tried alone;
-    // if another caller took it or is taking it right now, the first of the rest, in one more
-    // statement. Never waited for.
-    let ids: Vec<&str> = order.iter().map(|&i| numbers[i].id.as_str()).collect();
-    let mut claimed = None;
-    let mut passed_over = 0;
-    for (skip, tried) in [(0, ids.get(..1)), (1, ids.get(1..))] {
-        let Some(tried) = tried.filter(|t| !t.is_empty()) else {
-            break;
-        };
-        let args: [DatumWithOid; 5] = [
-            company.into(),
-            lead.into(),
-            tried.to_vec().into(),
-            context.retention.into(),
-            context.rest_cutoff.into(),
-        ];
-        let rows = spi(
-            client.update(&*plan(client, &CLAIM_FIRST), None, &args),
-            FUNCTION,
-        );
-        if let Some(row) = rows.into_iter().next() {
-            let time = |i| spi(row.get::<TimestampWithTimeZone>(i), FUNCTION).expect("set");
-            let place = spi(row.get::<i32>(4), FUNCTION).expect("in the list") as usize;
-            passed_over = skip + place - 1;
-            claimed = Some((
-                order[passed_over],
-                time(1),
-                time(2),
-                spi(row.get::<String>(3), FUNCTION),
-            ));
-            break;
-        }
-    }
-    let Some((i, assigned_at, release_at, claimed_name)) = claimed else {
-        return Err(PoolError::PoolExhausted {
-            company: company.to_string(),
-            assigned: counts.assigned,
-            inactive: counts.inactive,
-            resting: counts.resting,
-            at_cap: counts.at_cap,
-            total: counts.total,
-        });
-    };
-    let number = &numbers[i];
-    if let Some(tables) = &context.crm {
-        let assignment = crm::Assignment {
-            lead,
-            vapi_phone_number_id: &number.id,
-            number: &number.number,
-            company,
-            customer_phone,
-            assigned_at,
-        };
-        crm::track(client, tables, &assignment)?;
-    }
-    // Free after this claim: the others that may go, less those other callers took meanwhile.
-    let left = counts.assignable - 1 - passed_over as i64;
-    update_low_water_alert(client, company, &context, counts.in_service, left);
-    Ok((
-        number.id.clone(),
-        number.number.clone(),
-        claimed_name,
-        company.to_string(),
-        assigned_at,
-        release_at,
-        matched(&number.number),
+/// (number, name, assigned_at, release_at) of the renewed hold; None when it is gone.
+fn renew(
+    client: &mut SpiClient<'_>,
+    company: &str,
+    lead: pgrx::Uuid,
+    standing: &Standing,
+    id: &str,
+) -> Option<(
+    String,
+    Option<String>,
+    TimestampWithTimeZone,
+    TimestampWithTimeZone,
+)> {
+    let args: [DatumWithOid; 4] = [
+        company.into(),
+        lead.into(),
+        standing.retention.into(),
+        id.into(),
+    ];
+    let table = spi(client.update(&*plan(client, &RENEW), None, &args), FUNCTION);
+    let row = table.into_iter().next()?;
+    let time = |i| spi(row.get::<TimestampWithTimeZone>(i), FUNCTION).expect("a hold's times");
+    Some((
+        spi(row.get::<String>(1), FUNCTION).expect("NOT NULL"),
+        spi(row.get::<String>(2), FUNCTION),
+        time(3),
+        time(4),
     ))
+}
+
+struct Claimed {
+    id: String,
+    number: String,
+    name: Option<String>,
+    assigned_at: TimestampWithTimeZone,
+    release_at: TimestampWithTimeZone,
+    /// Whether at least alert_scan_size(mark) assignable numbers are left beside this one.
+    enough_left: bool,
+}
+
+/// Run one claim; None when that choice had no number to give.
+fn claim(
+    client: &mut SpiClient<'_>,
+    company: &str,
+    lead: pgrx::Uuid,
+    standing: &Standing,
+    choice: ChosenBy,
+    key: Option<&str>,
+) -> Option<Claimed> {
+    let args: [DatumWithOid; 8] = [
+        company.into(),
+        lead.into(),
+        standing.retention.into(),
+        standing.rest_cutoff.into(),
+        standing.daily_cap.into(),
+        standing.day_start.into(),
+        alert_scan_size(standing.mark).into(),
+        key.into(),
+    ];
+    let statement = plan_sql(client, claim_sql(choice), CLAIM_ARGS);
+    // The unique index on the holder refuses a second hold of the lead at this company. Under
+    // READ COMMITTED the per-lead lock means this cannot happen; a REPEATABLE READ or
+    // SERIALIZABLE caller whose snapshot predates another call's hold for the same lead gets a
+    // retryable serialization failure instead of a unique violation.
+    let table = PgTryBuilder::new(std::panic::AssertUnwindSafe(|| {
+        spi(client.update(&*statement, None, &args), FUNCTION)
+    }))
+    .catch_when(PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION, |_| {
+        PoolError::LeadHoldTaken {
+            company: company.to_string(),
+            lead: lead.to_string(),
+        }
+        .raise(FUNCTION)
+    })
+    .execute();
+    let row = table.into_iter().next()?;
+    let time = |i| spi(row.get::<TimestampWithTimeZone>(i), FUNCTION).expect("set by the claim");
+    Some(Claimed {
+        id: spi(row.get::<String>(1), FUNCTION).expect("NOT NULL"),
+        number: spi(row.get::<String>(2), FUNCTION).expect("NOT NULL"),
+        name: spi(row.get::<String>(3), FUNCTION),
+        assigned_at: time(4),
+        release_at: time(5),
+        enough_left: spi(row.get::<bool>(6), FUNCTION).unwrap_or(false),
+    })
+}
+
+/// REPEATABLE READ and SERIALIZABLE keep one snapshot for the whole transaction. There, the
+/// alert bookkeeping (a shared row per company) could fail the caller with a serialization
+/// error, so it is left to check_pool_alerts().
+fn snapshot_per_transaction() -> bool {
+    // SAFETY: reading a backend-local global that Postgres sets at transaction start.
+    unsafe { pg_sys::XactIsoLevel >= pg_sys::XACT_REPEATABLE_READ as i32 }
 }
 
 /// Raise the company's low-water alert when this assignment took its pool down to the mark
@@ -457,19 +578,26 @@ fn claim(
 fn update_low_water_alert(
     client: &mut SpiClient<'_>,
     company: &str,
-    context: &Context,
-    in_service: i64,
-    available: i64,
+    standing: &Standing,
+    claimed: &Claimed,
 ) {
-    let mark = low_water_mark(context.low_water_count, context.low_water_share, in_service);
-    match alert_after_assignment(available, mark, context.alerted) {
+    let scan = alert_scan_size(standing.mark);
+    let left = match (claimed.enough_left, standing.alerted) {
+        (true, _) => scan,
+        // Fewer than the scan left means at or under the mark: with the alert out already,
+        // nothing changes and nothing needs counting.
+        (false, true) => return,
+        // Being raised: how many exactly, for the payload.
+        (false, false) => count_free(client, company, standing, &claimed.id, scan),
+    };
+    match alert_after_scan(left, standing.mark, standing.alerted) {
         Alert::Keep => {}
         Alert::Raise => {
             let args: [DatumWithOid; 4] = [
                 company.into(),
-                available.into(),
-                in_service.into(),
-                mark.into(),
+                left.into(),
+                standing.active.into(),
+                standing.mark.into(),
             ];
             spi(
                 client.update(&*plan(client, &RAISE_ALERT), None, &args),
@@ -486,8 +614,54 @@ fn update_low_water_alert(
     }
 }
 
-/// No number belongs to the company: a configuration mistake, named with the closest company.
-fn unknown_company(client: &mut SpiClient<'_>, company: &str) -> PoolError {
+/// COUNT_FREE: the assignable numbers left beside `claimed`, at most `most`.
+fn count_free(
+    client: &mut SpiClient<'_>,
+    company: &str,
+    standing: &Standing,
+    claimed: &str,
+    most: i64,
+) -> i64 {
+    let args: [DatumWithOid; 8] = [
+        company.into(),
+        Option::<pgrx::Uuid>::None.into(),
+        Option::<Interval>::None.into(),
+        standing.rest_cutoff.into(),
+        standing.daily_cap.into(),
+        standing.day_start.into(),
+        most.into(),
+        claimed.into(),
+    ];
+    let table = spi(
+        client.update(
+            &*plan_sql(client, &texts().count_free, CLAIM_ARGS),
+            None,
+            &args,
+        ),
+        FUNCTION,
+    );
+    spi(table.first().get::<i64>(1), FUNCTION).unwrap_or(0)
+}
+
+/// No claim found a number: the pool is exhausted (with its counts), or the company has no
+/// numbers at all, a configuration mistake named with the closest company.
+fn nothing_to_give(client: &mut SpiClient<'_>, company: &str) -> PoolError {
+    let args: [DatumWithOid; 1] = [company.into()];
+    let table = spi(
+        client.update(&*plan(client, &EXHAUSTED), None, &args),
+        FUNCTION,
+    );
+    if let Some(row) = table.into_iter().next() {
+        let count = |i| spi(row.get::<i64>(i), FUNCTION).unwrap_or(0);
+        return PoolError::PoolExhausted {
+            company: company.to_string(),
+            assigned: count(1),
+            inactive: count(2),
+            resting: count(3),
+            at_cap: count(4),
+            total: count(5),
+        };
+    }
     let names = spi(client.update(COMPANIES, None, &[]), FUNCTION)
         .into_iter()
         .filter_map(|row| spi(row.get::<String>(1), FUNCTION))

@@ -28,6 +28,9 @@ pub enum PoolError {
         company: String,
         closest: Option<String>,
     },
+    /// Another transaction gave this lead a number of the company after this caller's
+    /// snapshot was taken (REPEATABLE READ or SERIALIZABLE): retrying returns that number.
+    LeadHoldTaken { company: String, lead: String },
     /// The company has numbers, but none is free right now.
     PoolExhausted {
         company: String,
@@ -118,6 +121,7 @@ impl PoolError {
                 ERRCODE_UNDEFINED_OBJECT // 42704
             }
             PoolError::PoolExhausted { .. } => ERRCODE_INSUFFICIENT_RESOURCES, // 53000
+            PoolError::LeadHoldTaken { .. } => ERRCODE_T_R_SERIALIZATION_FAILURE, // 40001
             PoolError::NoHold { .. } => ERRCODE_NO_DATA_FOUND,                 // P0002
             PoolError::AmbiguousHold { .. } => ERRCODE_CARDINALITY_VIOLATION,  // 21000
             PoolError::NumberHeld { .. } => ERRCODE_OBJECT_IN_USE,             // 55006
@@ -138,6 +142,10 @@ impl PoolError {
                     shorten(company)
                 )
             }
+            PoolError::LeadHoldTaken { company, lead } => format!(
+                "Lead {lead} was given a number of '{}' by a concurrent transaction",
+                shorten(company)
+            ),
             PoolError::PoolExhausted { company, .. } => {
                 format!(
                     "No available phone numbers in pool for '{}'",
@@ -271,6 +279,11 @@ impl PoolError {
                  add numbers to this company's pool, or relax its cooldown or daily cap \
                  (set_pool_rules)."
                     .to_string(),
+            ),
+            PoolError::LeadHoldTaken { .. } => Some(
+                "Retry the transaction: the call then returns the number the lead holds. \
+                 Nothing was changed."
+                    .into(),
             ),
             PoolError::NonPositiveLimit { .. } => Some("Pass a number of 1 or more.".into()),
             PoolError::TooLong { argument, .. } => Some(format!("Pass a shorter {argument}.")),

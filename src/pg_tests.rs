@@ -105,26 +105,37 @@ $$;
         );
         assert_eq!(
             columns,
-            "company,lead,customer_phone,vapi_phone_number_id,number,name,assigned_broker_company,assigned_at,release_at,area_code_matched"
+            "company,lead,customer_phone,vapi_phone_number_id,number,name,assigned_broker_company,assigned_at,release_at,area_code_matched,chosen_by"
         );
     }
 
     #[pg_test]
-    fn a_lead_that_asks_again_gets_the_same_number_and_no_new_ledger_row() {
+    fn a_lead_that_asks_again_gets_the_same_number_its_hold_renewed_and_logged() {
         pool("Sticky", 102, 3);
         let sql = format!(
-            "SELECT vapi_phone_number_id FROM pool_ext.assign_phone_number('Sticky', '{LEAD_A}')"
+            "SELECT vapi_phone_number_id || ' ' || chosen_by
+             FROM pool_ext.assign_phone_number('Sticky', '{LEAD_A}')"
         );
         let first = one::<String>(&sql);
         let second = one::<String>(&sql);
-        assert_eq!(first, second);
-        assert_eq!(pool_state(), "1/1");
+        assert_eq!(first.replace("least_recently_used", "current_hold"), second);
+        // One hold; its ledger: the assignment, then the renewal (clock time moved on, so the
+        // hold now ends a little later), ending where the hold ends.
+        assert_eq!(pool_state(), "1/2");
+        let renewal = one::<bool>(
+            "SELECT l.event = 'renewed' AND l.reason = 'repeat call' AND l.release_at = p.release_at
+                    AND p.release_at > p.assigned_at + interval '18 hours'
+             FROM pool_ext.phone_number_ledger AS l
+             JOIN pool_ext.signalwire_phone_numbers AS p USING (vapi_phone_number_id)
+             ORDER BY l.id DESC LIMIT 1",
+        );
+        assert!(renewal);
         // Another lead gets another number.
         let other = one::<String>(&format!(
             "SELECT vapi_phone_number_id FROM pool_ext.assign_phone_number('Sticky', '{LEAD_B}')"
         ));
-        assert_ne!(first, other);
-        assert_eq!(pool_state(), "2/2");
+        assert_ne!(first.split(' ').next().unwrap(), other);
+        assert_eq!(pool_state(), "2/3");
     }
 
     #[pg_test]
@@ -386,5 +397,193 @@ $$;
             dumped,
             "company_policies,crm_tables,phone_number_ledger,phone_number_ledger_id_seq,pool_alert_state,signalwire_phone_numbers"
         );
+    }
+
+    /// The plan of a statement of the assignment as every call after the fifth runs it (the
+    /// generic plan of a kept statement), one line.
+    fn generic_plan(sql: &str, types: &str, args: &str) -> String {
+        // The settings assign_phone_number runs its statements with.
+        run(
+            "SELECT set_config(split_part(c, '=', 1), split_part(c, '=', 2), true)
+             FROM pg_proc, unnest(proconfig) AS c WHERE proname = 'assign_phone_number'",
+        );
+        run(&format!("PREPARE assignment_step ({types}) AS {sql}"));
+        let plan = Spi::connect_mut(|client| {
+            client
+                .update(
+                    &format!("EXPLAIN EXECUTE assignment_step ({args})"),
+                    None,
+                    &[],
+                )
+                .unwrap()
+                .map(|row| row.get::<String>(1).unwrap().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join(" / ")
+        });
+        run("DEALLOCATE assignment_step");
+        run(
+            "RESET search_path; RESET enable_seqscan; RESET enable_bitmapscan;
+             RESET plan_cache_mode; RESET jit",
+        );
+        plan
+    }
+
+    /// Each step of an assignment reaches its rows through an index, on a fresh install (no
+    /// statistics at all) as well as on a large analyzed pool, so its cost never depends on the
+    /// company's size or on what autovacuum has analyzed.
+    #[pg_test]
+    fn every_assignment_statement_uses_its_index_with_or_without_statistics() {
+        use crate::assignment::{claim_sql, LOOKUP, RENEW};
+        use crate::rules::ChosenBy;
+        let claim_types = "text, uuid, interval, timestamptz, int4, timestamptz, int8, text";
+        let claim_args = "'Acme', gen_random_uuid(), '18 hours', now(), 3, now(), 5, 'x'";
+        let steps = [
+            (
+                LOOKUP.sql,
+                "text, uuid",
+                "'Acme', gen_random_uuid()",
+                "idx_signalwire_pool_lead_hold",
+            ),
+            (
+                RENEW.sql,
+                "text, uuid, interval, text",
+                "'Acme', gen_random_uuid(), '1 hour', 'x'",
+                "signalwire_phone_numbers_pkey",
+            ),
+            (
+                claim_sql(ChosenBy::PreviousNumber),
+                claim_types,
+                claim_args,
+                "signalwire_phone_numbers_pkey",
+            ),
+            (
+                claim_sql(ChosenBy::AreaCode),
+                claim_types,
+                claim_args,
+                "idx_signalwire_pool_free_area",
+            ),
+            (
+                claim_sql(ChosenBy::LeastRecentlyUsed),
+                claim_types,
+                claim_args,
+                "idx_signalwire_pool_assignment ",
+            ),
+        ];
+        for analyzed in [false, true] {
+            if analyzed {
+                run("INSERT INTO pool_ext.signalwire_phone_numbers
+                         (vapi_phone_number_id, number, assigned_broker_company)
+                     SELECT 'big-' || n, '+1212' || lpad(n::text, 7, '0'), 'Big ' || (n % 3)
+                     FROM generate_series(1, 30000) AS n");
+                run("ANALYZE pool_ext.signalwire_phone_numbers");
+            }
+            for (sql, types, args, index) in steps {
+                let plan = generic_plan(sql, types, args);
+                assert!(
+                    plan.contains(index),
+                    "analyzed: {analyzed}: expected {index} in {plan}"
+                );
+                assert!(
+                    !plan.contains("Seq Scan on signalwire_phone_numbers")
+                        && !plan.contains("Seq Scan on phone_number_ledger"),
+                    "analyzed: {analyzed}: a sequential scan in {plan}"
+                );
+            }
+        }
+    }
+
+    #[pg_test]
+    fn the_api_functions_never_compile_with_jit() {
+        let without = one::<i64>(
+            "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname = 'pool_ext' AND 'jit=off' = ANY (p.proconfig)
+               AND p.proname IN ('assign_phone_number', 'release_expired_phone_numbers',
+                                 'record_call_outcome', 'force_release_phone_number')",
+        );
+        assert_eq!(without, 4);
+    }
+
+    /// company_pool_sizes, the base of the low-water mark, equals a live count after every kind
+    /// of change, while holds and releases (which do not fire its triggers) change nothing.
+    #[pg_test]
+    fn company_pool_sizes_follow_every_change_of_the_pool() {
+        let mismatches = || {
+            one::<String>(
+                "SELECT coalesce(string_agg(concat_ws(' ', coalesce(live.company, s.company),
+                                                      live.n, s.active), '; '), '')
+                 FROM (SELECT assigned_broker_company AS company,
+                              count(*) FILTER (WHERE status = 'active') AS n
+                       FROM pool_ext.signalwire_phone_numbers GROUP BY 1) AS live
+                 FULL JOIN pool_ext.company_pool_sizes AS s USING (company)
+                 WHERE live.n IS DISTINCT FROM s.active AND coalesce(live.n, s.active) <> 0",
+            )
+        };
+        pool("Size A", 110, 4);
+        pool("Size B", 111, 2);
+        assert_eq!(mismatches(), "");
+        let size_a = || {
+            one::<i64>("SELECT active FROM pool_ext.company_pool_sizes WHERE company = 'Size A'")
+        };
+        assert_eq!(size_a(), 4);
+        run("SELECT pool_ext.retire_phone_number('Size A-1')");
+        run(
+            "UPDATE pool_ext.signalwire_phone_numbers SET assigned_broker_company = 'Size B'
+             WHERE vapi_phone_number_id = 'Size A-2'",
+        );
+        run(
+            "DELETE FROM pool_ext.signalwire_phone_numbers WHERE vapi_phone_number_id = 'Size B-1'",
+        );
+        run("SELECT pool_ext.reactivate_phone_number('Size A-1')");
+        run("SELECT pool_ext.retire_phone_number('Size A-3')");
+        assert_eq!(mismatches(), "");
+        assert_eq!(size_a(), 2);
+        run(&format!(
+            "SELECT pool_ext.assign_phone_number('Size A', '{LEAD_A}');
+             SELECT pool_ext.force_release_phone_number('Size A-1', 'test')"
+        ));
+        assert_eq!(size_a(), 2);
+        // A company that lost its row (a restore with triggers disabled) is counted whole when
+        // its next change arrives.
+        run("DELETE FROM pool_ext.company_pool_sizes WHERE company = 'Size A'");
+        run("INSERT INTO pool_ext.signalwire_phone_numbers
+                 (vapi_phone_number_id, number, assigned_broker_company)
+             VALUES ('Size A-new', '+15551120001', 'Size A')");
+        assert_eq!(mismatches(), "");
+        assert_eq!(size_a(), 3);
+    }
+
+    /// A mark beyond the assignment's scan (a pool of 200: mark 40, scan 33): the assignments
+    /// leave the crossing at 40 to check_pool_alerts() and raise it themselves at 32 left.
+    #[pg_test]
+    fn a_large_mark_is_raised_by_check_pool_alerts_or_once_32_are_left() {
+        pool("Wide", 120, 200);
+        let alerted = || {
+            one::<bool>(
+                "SELECT EXISTS (SELECT FROM pool_ext.pool_alert_state WHERE company = 'Wide')",
+            )
+        };
+        let assign = |company: &str| {
+            run(&format!(
+                "SELECT pool_ext.assign_phone_number('{company}', gen_random_uuid())"
+            ))
+        };
+        for _ in 0..160 {
+            assign("Wide");
+        }
+        // 40 left, the mark: the assignment cannot tell 40 from 400 with its scan.
+        assert!(!alerted());
+        assert_eq!(one::<i32>("SELECT pool_ext.check_pool_alerts()"), 1);
+        assert!(alerted());
+        // A second pool drained by assignments alone raises at 32 left.
+        pool("Wide Two", 121, 200);
+        let raised_at = (1..=200)
+            .find(|_| {
+                assign("Wide Two");
+                one::<bool>(
+                    "SELECT EXISTS (SELECT FROM pool_ext.pool_alert_state WHERE company = 'Wide Two')",
+                )
+            })
+            .unwrap();
+        assert_eq!(200 - raised_at, 32);
     }
 }

@@ -1,9 +1,9 @@
 //! Which free number a company hands out, and when to raise the alarm, in plain Rust: the
-//! lead's area code (local presence), the order in which an assignment tries numbers (cooldown,
-//! daily cap, local presence, least recently used), the validated pool rules, when a low-water
-//! alert is raised or re-armed, and how long a pool lasts.
+//! lead's area code (local presence), the order in which an assignment tries its choices
+//! (previous number, area code, least recently used), the validated pool rules, when a
+//! low-water alert is raised or re-armed, and how long a pool lasts.
 //!
-//! `assignment.rs` reads the rows and claims the number; the decisions live here.
+//! `assignment.rs` runs the statements; the decisions live here.
 
 use crate::errors::PoolError;
 use crate::holds::{Micros, MICROS_PER_DAY};
@@ -41,68 +41,44 @@ pub fn area_prefix(customer_phone: &str) -> Option<String> {
     Some(format!("+1{}", &national[..3]))
 }
 
-/// One of a company's numbers as the assignment reads it, in least-recently-used order.
+/// How an assignment chose the number it returns, in the order it tries them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PoolNumber<'a> {
-    pub number: &'a str,
-    /// Available and active: free to assign, unless resting or at its cap.
-    pub free: bool,
-    /// Active or held: counts toward the pool's size (retired free numbers do not).
-    pub in_service: bool,
-    /// Released within the company's cooldown.
-    pub resting: bool,
-    /// Assignments today, in the company's time zone (0 when the company has no cap).
-    pub assigned_today: i64,
+pub enum ChosenBy {
+    /// The lead already holds a number of the company: the same number, its hold renewed.
+    CurrentHold,
+    /// The number the lead held last at this company, free again: people answer numbers
+    /// they recognise. Taken even while it rests in a cooldown (which protects callbacks to
+    /// other leads, not to this one), but never retired or over its daily cap.
+    PreviousNumber,
+    /// A free number of the lead's area code (local presence).
+    AreaCode,
+    /// The company's least recently used free number, never-used first.
+    LeastRecentlyUsed,
 }
 
-/// Where a company's numbers stand, for the low-water alert and an exhausted pool's error.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PoolCounts {
-    pub total: i64,
-    pub assigned: i64,
-    pub inactive: i64,
-    pub resting: i64,
-    pub at_cap: i64,
-    pub assignable: i64,
-    pub in_service: i64,
-}
-
-/// The numbers an assignment may try, best first, and the counts. A number may go when it is
-/// free, not resting and under the daily cap. With `area` (the lead's area prefix, local
-/// presence on), the numbers of that area come first; within each group, and without it, the
-/// order stays least recently used.
-pub fn claim_order(
-    numbers: &[PoolNumber],
-    daily_cap: Option<i64>,
-    area: Option<&str>,
-) -> (Vec<usize>, PoolCounts) {
-    let mut counts = PoolCounts {
-        total: numbers.len() as i64,
-        ..PoolCounts::default()
-    };
-    let mut order = Vec::new();
-    for (i, n) in numbers.iter().enumerate() {
-        counts.in_service += i64::from(n.in_service);
-        if !n.free {
-            if n.in_service {
-                counts.assigned += 1;
-            } else {
-                counts.inactive += 1;
-            }
-        } else if n.resting {
-            counts.resting += 1;
-        } else if daily_cap.is_some_and(|cap| n.assigned_today >= cap) {
-            counts.at_cap += 1;
-        } else {
-            counts.assignable += 1;
-            order.push(i);
+impl ChosenBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChosenBy::CurrentHold => "current_hold",
+            ChosenBy::PreviousNumber => "previous_number",
+            ChosenBy::AreaCode => "area_code",
+            ChosenBy::LeastRecentlyUsed => "least_recently_used",
         }
     }
-    if let Some(area) = area {
-        // A stable sort: false (matches) before true, least recently used kept within each.
-        order.sort_by_key(|&i| !numbers[i].number.starts_with(area));
+}
+
+/// The claims a lead without a current hold tries, best first: its previous number when it
+/// has one, then its area (when known and local presence is on), then least recently used.
+pub fn claim_choices(has_previous: bool, has_area: bool) -> Vec<ChosenBy> {
+    let mut choices = Vec::with_capacity(3);
+    if has_previous {
+        choices.push(ChosenBy::PreviousNumber);
     }
-    (order, counts)
+    if has_area {
+        choices.push(ChosenBy::AreaCode);
+    }
+    choices.push(ChosenBy::LeastRecentlyUsed);
+    choices
 }
 
 /// When no low-water rule is set, alert when a pool is down to a fifth of its numbers.
@@ -146,6 +122,32 @@ pub fn alert_after_assignment(assignable: i64, mark: i64, alerted: bool) -> Aler
         (true, false) => Alert::Raise,
         (false, true) => Alert::Rearm,
         _ => Alert::Keep,
+    }
+}
+
+/// An assignment counts the numbers still assignable after its claim, but never more than
+/// this many, so that its cost does not grow with the pool. Marks up to this (any pool of up
+/// to 160 numbers with the default fifth) are decided by every assignment; for larger marks an
+/// assignment raises the alert once this few are left, and check_pool_alerts() (scheduled with
+/// the release job) reports the crossing at the mark itself.
+pub const ALERT_SCAN_LIMIT: i64 = 32;
+
+/// How many assignable numbers an assignment counts at most for a pool with this mark: one
+/// more than the mark (or the scan limit), so that "more than that" is seen too.
+pub fn alert_scan_size(mark: i64) -> i64 {
+    mark.clamp(0, ALERT_SCAN_LIMIT) + 1
+}
+
+/// The alert after an assignment that counted `seen` assignable numbers left, counting at most
+/// `alert_scan_size(mark)`. When it saw that many, it knows only that more are left, which
+/// settles the question only when the mark is within the scan.
+pub fn alert_after_scan(seen: i64, mark: i64, alerted: bool) -> Alert {
+    if seen < alert_scan_size(mark) {
+        alert_after_assignment(seen, mark, alerted)
+    } else if mark <= ALERT_SCAN_LIMIT {
+        alert_after_assignment(mark + 1, mark, alerted)
+    } else {
+        Alert::Keep
     }
 }
 
@@ -277,73 +279,71 @@ mod tests {
         }
     }
 
-    fn free(number: &str) -> PoolNumber<'_> {
-        PoolNumber {
-            number,
-            free: true,
-            in_service: true,
-            resting: false,
-            assigned_today: 0,
-        }
-    }
-
     #[test]
-    fn claim_order_is_least_recently_used_among_the_numbers_that_may_go() {
-        let numbers = [
-            PoolNumber {
-                free: false,
-                ..free("+14155550001")
-            }, // held
-            PoolNumber {
-                free: false,
-                in_service: false,
-                ..free("+14155550002")
-            }, // retired
-            PoolNumber {
-                resting: true,
-                ..free("+14155550003")
-            },
-            PoolNumber {
-                assigned_today: 3,
-                ..free("+14155550004")
-            },
-            free("+14155550005"),
-            free("+12125550006"),
-        ];
-        let (order, counts) = claim_order(&numbers, None, None);
-        assert_eq!(order, vec![3, 4, 5]); // no cap: the busy number may go
-        assert_eq!(counts.assignable, 3);
-        let (order, counts) = claim_order(&numbers, Some(3), None);
-        assert_eq!(order, vec![4, 5]);
+    fn choices_put_the_previous_number_first_then_the_area_then_lru() {
+        use ChosenBy::*;
+        assert_eq!(claim_choices(false, false), vec![LeastRecentlyUsed]);
         assert_eq!(
-            counts,
-            PoolCounts {
-                total: 6,
-                assigned: 1,
-                inactive: 1,
-                resting: 1,
-                at_cap: 1,
-                assignable: 2,
-                in_service: 5,
-            }
+            claim_choices(true, false),
+            vec![PreviousNumber, LeastRecentlyUsed]
+        );
+        assert_eq!(
+            claim_choices(false, true),
+            vec![AreaCode, LeastRecentlyUsed]
+        );
+        assert_eq!(
+            claim_choices(true, true),
+            vec![PreviousNumber, AreaCode, LeastRecentlyUsed]
+        );
+        let names: Vec<_> = [CurrentHold, PreviousNumber, AreaCode, LeastRecentlyUsed]
+            .map(ChosenBy::as_str)
+            .into();
+        assert_eq!(
+            names,
+            [
+                "current_hold",
+                "previous_number",
+                "area_code",
+                "least_recently_used"
+            ]
         );
     }
 
     #[test]
-    fn claim_order_puts_the_leads_area_first_and_keeps_lru_within_each_group() {
-        let numbers = [
-            free("+13105550001"),
-            free("+14155550002"),
-            free("+12125550003"),
-            free("+14155550004"),
-        ];
-        let (order, _) = claim_order(&numbers, None, Some("+1415"));
-        assert_eq!(order, vec![1, 3, 0, 2]);
-        let (order, _) = claim_order(&numbers, None, Some("+1617"));
-        assert_eq!(order, vec![0, 1, 2, 3]); // no match: plain LRU
-        let (order, counts) = claim_order(&[], None, Some("+1415"));
-        assert!(order.is_empty());
-        assert_eq!(counts, PoolCounts::default());
+    fn the_alert_scan_decides_every_mark_within_it() {
+        // Mark 3 (a pool of 15): the scan counts up to 4.
+        assert_eq!(alert_scan_size(3), 4);
+        assert_eq!(alert_after_scan(4, 3, false), Alert::Keep); // 4 or more left
+        assert_eq!(alert_after_scan(4, 3, true), Alert::Rearm);
+        assert_eq!(alert_after_scan(3, 3, false), Alert::Raise);
+        assert_eq!(alert_after_scan(0, 3, true), Alert::Keep);
+        // Mark 0 (alert only when empty): counts up to 1.
+        assert_eq!(alert_scan_size(0), 1);
+        assert_eq!(alert_after_scan(0, 0, false), Alert::Raise);
+        assert_eq!(alert_after_scan(1, 0, true), Alert::Rearm);
+        // The largest mark decided exactly.
+        let m = ALERT_SCAN_LIMIT;
+        assert_eq!(alert_after_scan(m, m, false), Alert::Raise);
+        assert_eq!(alert_after_scan(m + 1, m, true), Alert::Rearm);
+    }
+
+    #[test]
+    fn beyond_the_scan_only_a_pool_down_to_the_scan_alerts() {
+        // Mark 400 (a pool of 2,000): the scan stops at 33.
+        let m = 400;
+        assert_eq!(alert_scan_size(m), ALERT_SCAN_LIMIT + 1);
+        // 33 or more left: could be above or below 400; the assignment leaves it to
+        // check_pool_alerts() and changes nothing.
+        assert_eq!(
+            alert_after_scan(ALERT_SCAN_LIMIT + 1, m, false),
+            Alert::Keep
+        );
+        assert_eq!(alert_after_scan(ALERT_SCAN_LIMIT + 1, m, true), Alert::Keep);
+        // 32 left: surely under the mark.
+        assert_eq!(alert_after_scan(ALERT_SCAN_LIMIT, m, false), Alert::Raise);
+        assert_eq!(alert_after_scan(ALERT_SCAN_LIMIT, m, true), Alert::Keep);
+        // A negative mark cannot happen, but would scan one row rather than none.
+        assert_eq!(alert_scan_size(-5), 1);
     }
 
     #[test]

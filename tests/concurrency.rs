@@ -217,9 +217,20 @@ fn one_lead_asking_from_many_sessions_at_once_gets_one_number() {
         .collect();
     assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
     let mut check = db.session();
+    // One assignment; every later call renewed that hold.
     assert_eq!(
-        count(&mut check, "SELECT count(*) FROM phone_number_ledger"),
+        count(
+            &mut check,
+            "SELECT count(*) FROM phone_number_ledger WHERE event = 'assigned'"
+        ),
         1
+    );
+    assert_eq!(
+        count(
+            &mut check,
+            "SELECT count(*) FROM phone_number_ledger WHERE event = 'renewed'"
+        ),
+        THREADS as i64 - 1
     );
     assert_pool_invariants(&mut check);
 }

@@ -10,20 +10,6 @@ use common::*;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::Client;
 
-/// Numbers with chosen area codes, least recently used in the order given (the first was
-/// assigned longest ago), so the plain least-recently-used order is known.
-fn load_numbers(s: &mut Client, company: &str, numbers: &[(&str, &str)]) {
-    for (i, (id, number)) in numbers.iter().enumerate() {
-        s.execute(
-            "INSERT INTO signalwire_phone_numbers
-                 (vapi_phone_number_id, number, name, assigned_broker_company, assigned_at)
-             VALUES ($1, $2, 'Line', $3, now() - interval '30 days' + $4 * interval '1 hour')",
-            &[id, number, &company, &(i as f64)],
-        )
-        .unwrap();
-    }
-}
-
 /// (number id, area_code_matched) of an assignment with the lead's phone.
 fn assign_with_phone(
     s: &mut Client,

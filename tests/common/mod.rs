@@ -336,3 +336,31 @@ pub fn ledger_holds(db: &mut Client) -> std::collections::HashSet<Hold> {
     .map(|r| (r.get(0), r.get(1), r.get(2)))
     .collect()
 }
+
+/// Numbers with chosen area codes, least recently used in the order given (the first was
+/// assigned longest ago), all free: the plain least-recently-used order is known.
+pub fn load_numbers(s: &mut Client, company: &str, numbers: &[(&str, &str)]) {
+    for (i, (id, number)) in numbers.iter().enumerate() {
+        s.execute(
+            "INSERT INTO signalwire_phone_numbers
+                 (vapi_phone_number_id, number, name, assigned_broker_company, assigned_at)
+             VALUES ($1, $2, 'Line', $3, now() - interval '30 days' + $4 * interval '1 hour')",
+            &[id, number, &company, &(i as f64)],
+        )
+        .unwrap();
+    }
+}
+
+/// A small xorshift generator: reproducible per session, no extra crate.
+pub struct Rng(pub u64);
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
