@@ -7,6 +7,7 @@
 #
 #   bash bench/compare-previous.sh            # previous = the last line of tests/upgrade/releases.txt
 #   POOL_EXT_BENCH_SECONDS=30 POOL_EXT_BENCH_ROUNDS=3 bash bench/compare-previous.sh
+#   POOL_EXT_BENCH_PREVIOUS=0.2.0 POOL_EXT_BENCH_ONLY=3 bash bench/compare-previous.sh   # the hot pool against 0.2.0
 #
 # About 10 minutes on 2 cores after the builds (the first release build of each version takes
 # a few minutes more). The table is written to /tmp/pool_ext-compare.md.
@@ -15,7 +16,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
-previous=$(tail -1 tests/upgrade/releases.txt | cut -d' ' -f1)
+previous=${POOL_EXT_BENCH_PREVIOUS:-$(tail -1 tests/upgrade/releases.txt | cut -d' ' -f1)}
+sections=${POOL_EXT_BENCH_ONLY:-6}
 current=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 rounds=${POOL_EXT_BENCH_ROUNDS:-2}
 export POOL_EXT_BENCH_SECONDS=${POOL_EXT_BENCH_SECONDS:-15}
@@ -32,7 +34,7 @@ eval "$(bash scripts/cluster.sh env bench)"
 export PGHOST PGPORT PGUSER
 
 tsv=/tmp/pool_ext-compare.tsv
-rm -f "$tsv"
+rm -f "$tsv" /tmp/pool_ext-compare-*.md
 for round in $(seq "$rounds"); do
   for version in "$previous" "$current"; do
     echo "[compare] round $round: $version"
@@ -41,7 +43,7 @@ for round in $(seq "$rounds"); do
     else
       bash scripts/install-release.sh "$previous" --release
     fi
-    POOL_EXT_BENCH_ONLY=6 POOL_EXT_BENCH_TSV=$tsv POOL_EXT_BENCH_OUT=/dev/null \
+    POOL_EXT_BENCH_ONLY=$sections POOL_EXT_BENCH_TSV=$tsv POOL_EXT_BENCH_OUT=/tmp/pool_ext-compare-$version-$round.md \
       cargo test --no-default-features --features "pg15 pg_test" --test bench -- \
       --ignored --nocapture benchmark >/tmp/pool_ext-compare-run.log 2>&1 ||
       { tail -30 /tmp/pool_ext-compare-run.log; exit 1; }
@@ -81,4 +83,11 @@ awk -F'\t' -v prev="$previous" -v cur="$current" -v rounds="$rounds" '
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores; $POOL_EXT_BENCH_SECONDS s per run; both release builds, same cluster"
   echo "- \"phone, local presence off\" for $previous: the phone is passed and ignored (no pool rules there)"
 } >>"$out"
+# Each run's own tables (sections without a throughput line, such as 7, are read there).
+for round in $(seq "$rounds"); do
+  for version in "$previous" "$current"; do
+    { echo; echo "## Round $round: pool_ext $version"; echo
+      sed 's/^## /### /' "/tmp/pool_ext-compare-$version-$round.md"; } >>"$out"
+  done
+done
 cat "$out"

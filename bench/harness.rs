@@ -5,7 +5,7 @@
 //! Settings: POOL_EXT_BENCH_SECONDS (each throughput run, default 15),
 //! POOL_EXT_BENCH_SAMPLES (latency samples per pool size, default 3000),
 //! POOL_EXT_BENCH_CYCLES (assign/release cycles for the bloat run, default 1,000,000),
-//! POOL_EXT_BENCH_ONLY (a comma-separated list of sections to run, default all).
+//! POOL_EXT_BENCH_ONLY (a comma-separated list of sections to run, default all; 1 to 8).
 
 use std::process::Command;
 use std::sync::{Arc, Barrier};
@@ -387,6 +387,7 @@ END;
         let alone = run_clients(Impl::PoolExt, 1, "Hot ", 1, seconds, u64::MAX);
         let spread = run_clients(Impl::PoolExt, 32, "Spread ", 100, seconds, u64::MAX);
         let hot = run_clients(Impl::PoolExt, 32, "Hot ", 1, seconds, u64::MAX);
+        let hot_baseline = run_clients(Impl::Baseline, 32, "Hot ", 1, seconds, u64::MAX);
         let doubles: i64 = c
         .query_one(
             "SELECT (SELECT count(*) FROM pool_ext.double_assignments)
@@ -400,7 +401,8 @@ END;
         out(format!(
         "{:.0} cycles/s, p50 {:.2} ms, p99 {:.2} ms; {} cycles, {} refusals while all 20 were held; double assignments: **{doubles}**.\n\n\
          p99 against one client alone on the same company ({:.2} ms): **{:.2}x** (target < 5x). \
-         p99 against the same 32 clients spread over 100 companies ({:.2} ms): **{:.2}x**.\n",
+         p99 against the same 32 clients spread over 100 companies ({:.2} ms): **{:.2}x**. \
+         The baseline on the same hot company: {:.0} cycles/s (pool_ext / baseline **{:.2}x**).\n",
         hot.per_sec,
         hot.p50,
         hot.p99,
@@ -409,8 +411,33 @@ END;
         alone.p99,
         hot.p99 / alone.p99,
         spread.p99,
-        hot.p99 / spread.p99
+        hot.p99 / spread.p99,
+        hot_baseline.per_sec,
+        hot.per_sec / hot_baseline.per_sec
     ));
+        // For bench/compare-previous.sh: this release's hot-pool throughput beside the
+        // baseline's, as section 6 writes its paths.
+        if let Ok(path) = std::env::var("POOL_EXT_BENCH_TSV") {
+            use std::io::Write;
+            let version: String = c
+                .query_one(
+                    "SELECT extversion FROM pg_extension WHERE extname = 'pool_ext'",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .unwrap();
+            writeln!(
+                f,
+                "{version}\thot pool (20 numbers)\t32\t{:.1}\t{:.1}",
+                hot.per_sec, hot_baseline.per_sec
+            )
+            .unwrap();
+        }
     }
 
     if want("4") {
@@ -497,6 +524,16 @@ END;
         // a previous release too by bench/compare-previous.sh (which reads POOL_EXT_BENCH_TSV).
         let version = assignment_paths(seconds, &mut out);
         out(format!("(pool_ext {version})\n"));
+    }
+
+    if want("7") {
+        // 7. Cost by company size: one database, three companies, server defaults (JIT on).
+        cost_by_company_size(seconds, &mut out);
+    }
+
+    if want("8") {
+        // 8. One call with the CRM tables registered, against the three statements it replaces.
+        crm_one_call_vs_three_statements(seconds, &mut out);
     }
 
     let path =
@@ -611,6 +648,290 @@ fn assignment_paths(seconds: Duration, out: &mut impl FnMut(String)) -> String {
     version
 }
 
+/// The tables autovacuum analyzes by itself after a load, analyzed by hand: the pool and the
+/// ledger (and the baseline's table and the CRM's leads, where present). pool_ext's small
+/// tables (crm_tables, company_policies, pool_alert_state, ...) are left as autovacuum leaves
+/// them: never analyzed, as in production.
+fn analyze_as_autovacuum(c: &mut Client, extra: &[&str]) {
+    for table in [
+        "pool_ext.signalwire_phone_numbers",
+        "pool_ext.phone_number_ledger",
+        "bench.baseline_numbers",
+    ]
+    .iter()
+    .chain(extra)
+    {
+        c.batch_execute(&format!("ANALYZE {table}")).unwrap();
+    }
+}
+
+/// Plain VACUUM (no ANALYZE: statistics stay as they were) of the tables that rolled-back
+/// transactions leave dead rows in, between two measured runs, as autovacuum would.
+fn vacuum_only(c: &mut Client, extra: &[&str]) {
+    for table in [
+        "pool_ext.signalwire_phone_numbers",
+        "pool_ext.phone_number_ledger",
+        "bench.baseline_numbers",
+    ]
+    .iter()
+    .chain(extra)
+    {
+        // One statement per call: VACUUM cannot run in the implicit transaction of a batch.
+        c.batch_execute(&format!("VACUUM {table}")).unwrap();
+    }
+}
+
+/// pool_ext's tables that have never been analyzed, by hand or by autovacuum.
+fn never_analyzed(c: &mut Client) -> String {
+    c.query_one(
+        "SELECT coalesce(string_agg(relname, ', ' ORDER BY relname), 'none')
+         FROM pg_stat_user_tables
+         WHERE schemaname = 'pool_ext' AND last_analyze IS NULL AND last_autoanalyze IS NULL",
+        &[],
+    )
+    .unwrap()
+    .get(0)
+}
+
+/// Section 7: the cost of one assignment by the size of the company's pool. One fresh database
+/// holds three companies of 20, 2,000 and 20,000 numbers (and the same numbers in the
+/// baseline's table), with the server's default settings (JIT on), analyzed as autovacuum
+/// leaves it: the pool and the ledger analyzed, pool_ext's small tables never. One pgbench
+/// client per run, one company per run: BEGIN; assign; ROLLBACK (nothing is committed, so every
+/// call finds the pool as loaded). Then the same with the CRM tables registered (leads picked
+/// from 100,000 existing rows: a registered CRM refuses unknown leads), and the plain-SQL
+/// baseline for context.
+fn cost_by_company_size(seconds: Duration, out: &mut impl FnMut(String)) {
+    const SIZES: [i32; 3] = [20, 2_000, 20_000];
+    const LEADS: i32 = 100_000;
+    let mut c = fresh_db();
+    for (i, numbers) in SIZES.iter().enumerate() {
+        c.execute(
+            "CALL bench.load_company($1, $2, $3)",
+            &[
+                &format!("Size {numbers}"),
+                numbers,
+                &(18_000_000_000i64 + i as i64 * 100_000),
+            ],
+        )
+        .unwrap();
+    }
+    c.execute("CALL bench.create_crm($1)", &[&LEADS]).unwrap();
+    analyze_as_autovacuum(&mut c, &["public.leads", "public.interactions"]);
+    let settings: String = c
+        .query_one(
+            "SELECT format('jit = %s (available: %s), jit_above_cost = %s, jit_inline_above_cost = %s, jit_optimize_above_cost = %s',
+                           current_setting('jit'), pg_jit_available(), current_setting('jit_above_cost'),
+                           current_setting('jit_inline_above_cost'), current_setting('jit_optimize_above_cost'))",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let unanalyzed_before = never_analyzed(&mut c);
+
+    out("## 7. Cost by company size: one database with companies of 20, 2,000 and 20,000 numbers (pgbench, 1 client; one transaction = BEGIN; assign; ROLLBACK)\n".into());
+    out(format!(
+        "Server defaults: {settings}. Analyzed as autovacuum leaves a fresh install: \
+         pool_ext.signalwire_phone_numbers and pool_ext.phone_number_ledger (and the baseline's \
+         table, public.leads); never analyzed: {unanalyzed_before}. Every number is free and never used; \
+         each run is {} s on one company.\n",
+        seconds.as_secs()
+    ));
+    out("| implementation | company | tps | mean ms | p99 ms | mean / company of 20 | pool_ext tps / baseline tps |".into());
+    out("|---|---|---|---|---|---|---|".into());
+
+    let run = |c: &mut Client, name: &str, text: &str| {
+        vacuum_only(c, &[]);
+        pgbench_stats(DB, &["-f", &script_file(name, text)], 1, seconds)
+    };
+    let mut ours = Vec::new();
+    let mut base = Vec::new();
+    for numbers in SIZES {
+        let company = format!("Size {numbers}");
+        ours.push(run(
+            &mut c,
+            "size_ours",
+            &format!(
+                "BEGIN;\nSELECT * FROM pool_ext.assign_phone_number('{company}', gen_random_uuid());\nROLLBACK;\n"
+            ),
+        ));
+        base.push(run(
+            &mut c,
+            "size_baseline",
+            &format!(
+                "BEGIN;\nSELECT * FROM bench.baseline_assign('{company}', gen_random_uuid());\nROLLBACK;\n"
+            ),
+        ));
+    }
+    // From here on every assignment also updates the lead row and inserts an interaction.
+    c.batch_execute("SELECT pool_ext.register_crm_tables('public.leads', 'public.interactions')")
+        .unwrap();
+    let mut crm = Vec::new();
+    for numbers in SIZES {
+        let company = format!("Size {numbers}");
+        crm.push(run(
+            &mut c,
+            "size_crm",
+            &format!(
+                "\\set l random(1, {LEADS})\nBEGIN;\n\
+                 SELECT * FROM pool_ext.assign_phone_number('{company}', md5(:l::text)::uuid);\nROLLBACK;\n"
+            ),
+        ));
+    }
+    c.batch_execute("SELECT pool_ext.unregister_crm_tables()")
+        .unwrap();
+
+    for (label, runs) in [
+        ("pool_ext", &ours),
+        ("pool_ext, CRM tables registered", &crm),
+        ("baseline", &base),
+    ] {
+        for (i, (numbers, b)) in SIZES.iter().zip(runs.iter()).enumerate() {
+            out(format!(
+                "| {label} | {numbers} numbers | {:.0} | {:.3} | {:.3} | {:.2}x | {:.2}x |",
+                b.tps,
+                b.mean,
+                b.p99,
+                b.mean / runs[0].mean,
+                b.tps / base[i].tps
+            ));
+        }
+    }
+    out(format!(
+        "\npool_ext mean latency, company of 2,000 / company of 20: **{:.2}x** (target <= 1.5x); \
+         company of 20,000 / company of 20: **{:.2}x** (target <= 2x). \
+         With the CRM tables registered: {:.2}x and {:.2}x. Baseline: {:.2}x and {:.2}x.\n",
+        ours[1].mean / ours[0].mean,
+        ours[2].mean / ours[0].mean,
+        crm[1].mean / crm[0].mean,
+        crm[2].mean / crm[0].mean,
+        base[1].mean / base[0].mean,
+        base[2].mean / base[0].mean,
+    ));
+    out(format!(
+        "pool_ext's tables still never analyzed after the runs: {}.\n",
+        never_analyzed(&mut c)
+    ));
+}
+
+/// Section 8: one `assign_phone_number(company, lead, phone)` call with the CRM tables
+/// registered, against what users ran before pool_ext: three statements from the client (the
+/// original claim statement on the baseline's table, `UPDATE leads`, `INSERT INTO
+/// interactions`) writing the same lead columns and interaction row. 1,500 numbers / 100
+/// companies with 10 area codes (as section 6), 100,000 leads; every transaction rolls back on
+/// both sides, so the pool, the leads and the interactions stay as loaded and neither side pays
+/// for a commit the other skips.
+fn crm_one_call_vs_three_statements(seconds: Duration, out: &mut impl FnMut(String)) {
+    const LEADS: i32 = 100_000;
+    let mut c = fresh_db();
+    c.batch_execute(
+        "INSERT INTO pool_ext.signalwire_phone_numbers (vapi_phone_number_id, number, name, assigned_broker_company)
+         SELECT 'Crm ' || c || '-' || n, '+1' || (201 + (n % 10) * 11) || lpad((c * 15 + n)::text, 7, '0'),
+                'Line ' || n, 'Crm ' || c
+         FROM generate_series(0, 99) AS c, generate_series(0, 14) AS n;
+         INSERT INTO bench.baseline_numbers (vapi_phone_number_id, number, name, assigned_broker_company)
+         SELECT vapi_phone_number_id, number, name, assigned_broker_company FROM pool_ext.signalwire_phone_numbers;",
+    )
+    .unwrap();
+    c.execute("CALL bench.create_crm($1)", &[&LEADS]).unwrap();
+    let crm_tables = ["public.leads", "public.interactions"];
+    analyze_as_autovacuum(&mut c, &crm_tables);
+    c.batch_execute("SELECT pool_ext.register_crm_tables('public.leads', 'public.interactions')")
+        .unwrap();
+
+    out("## 8. One call with the CRM tables registered against the three statements it replaces (pgbench; one transaction = BEGIN; ...; ROLLBACK), 1,500 numbers / 100 companies, 10 area codes, 100,000 leads\n".into());
+    out("Both sides roll back every transaction (nothing committed, the same state for every run) and write the same data: the number's hold, the lead's assigned_phone_number_id and phone_assigned_at, one interaction row. pool_ext also writes its ledger row; the three statements write none. Server defaults (JIT on); pool_ext's small tables never analyzed.\n".into());
+    out("| clients | transaction | round trips (with BEGIN/ROLLBACK; statements alone) | tps | mean ms | p99 ms | / three statements |".into());
+    out("|---|---|---|---|---|---|---|".into());
+
+    let head = format!(
+        "\\set c random(0, 99)\n\\set a random(0, 9)\n\\set l random(1, {LEADS})\nBEGIN;\n"
+    );
+    let phone = "'+1' || (201 + :a * 11) || '5550123'";
+    let three = format!(
+        "{head}\
+WITH available AS (
+    SELECT b.vapi_phone_number_id
+    FROM bench.baseline_numbers b
+    WHERE b.assigned_broker_company = 'Crm ' || :c
+      AND b.assignment_status = 'available'
+      AND b.status = 'active'
+    ORDER BY b.assigned_at ASC NULLS FIRST
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE bench.baseline_numbers s
+SET assignment_status = 'assigned',
+    currently_assigned_to = md5(:l::text)::uuid,
+    assigned_at = now(),
+    release_at = now() + interval '18 hours'
+FROM available a
+WHERE s.vapi_phone_number_id = a.vapi_phone_number_id
+RETURNING s.vapi_phone_number_id AS id, s.number AS number \\gset
+UPDATE public.leads SET assigned_phone_number_id = :id, phone_assigned_at = now() WHERE id = md5(:l::text)::uuid;
+INSERT INTO public.interactions (lead_id, type, metadata, created_at)
+VALUES (md5(:l::text)::uuid, 'phone_number_assigned',
+        jsonb_build_object('assigned_phone_number_id', :id::text, 'assigned_phone_number', :number::text,
+                           'customer_phone', {phone}, 'broker_company', 'Crm ' || :c),
+        now());
+ROLLBACK;
+"
+    );
+    let one_call = format!(
+        "{head}SELECT * FROM pool_ext.assign_phone_number('Crm ' || :c, md5(:l::text)::uuid, {phone});\nROLLBACK;\n"
+    );
+    let one_call_no_phone = format!(
+        "{head}SELECT * FROM pool_ext.assign_phone_number('Crm ' || :c, md5(:l::text)::uuid);\nROLLBACK;\n"
+    );
+    let variants = [
+        (
+            "three statements: claim, UPDATE leads, INSERT INTO interactions",
+            "5; 3",
+            three,
+        ),
+        (
+            "pool_ext: one call, customer phone given (local presence on, the default)",
+            "3; 1",
+            one_call,
+        ),
+        (
+            "pool_ext: one call, no customer phone",
+            "3; 1",
+            one_call_no_phone,
+        ),
+    ];
+    let mut ratio_at_1 = f64::NAN;
+    for clients in [1, 8] {
+        let mut three_tps = f64::NAN;
+        for (i, (name, trips, text)) in variants.iter().enumerate() {
+            vacuum_only(&mut c, &crm_tables);
+            let b = pgbench_stats(DB, &["-f", &script_file("crm", text)], clients, seconds);
+            if i == 0 {
+                three_tps = b.tps;
+            }
+            if i == 1 && clients == 1 {
+                ratio_at_1 = b.tps / three_tps;
+            }
+            out(format!(
+                "| {clients} | {name} | {trips} | {:.0} | {:.3} | {:.3} | {:.2}x |",
+                b.tps,
+                b.mean,
+                b.p99,
+                b.tps / three_tps
+            ));
+        }
+    }
+    let interactions: i64 = c
+        .query_one("SELECT count(*) FROM public.interactions", &[])
+        .unwrap()
+        .get(0);
+    out(format!(
+        "\nOne call (customer phone given) / three statements at 1 client: **{ratio_at_1:.2}x** (target >= 1.2x). \
+         Round trips per assignment: 3 instead of 5 in an explicit transaction, 1 instead of 3 without one \
+         (a networked client saves 2 round trips per assignment). Interactions left after the runs (all rolled back): {interactions}.\n"
+    ));
+}
+
 /// Writes a pgbench script to a temporary file and returns its path.
 fn script_file(name: &str, text: &str) -> String {
     let path = std::env::temp_dir().join(format!("pool_ext_bench_{name}.pgbench"));
@@ -622,6 +943,20 @@ fn script_file(name: &str, text: &str) -> String {
 /// for every workload alike, and returns tps and the p99 transaction latency in ms, read from
 /// its per-transaction log.
 fn pgbench(db: &str, args: &[&str], clients: u64, duration: Duration) -> (f64, f64) {
+    let b = pgbench_stats(db, args, clients, duration);
+    (b.tps, b.p99)
+}
+
+/// One pgbench run: transactions per second, and the mean and p99 transaction latency in ms
+/// from its per-transaction log.
+struct Bench {
+    tps: f64,
+    mean: f64,
+    p99: f64,
+}
+
+/// pgbench, as [`pgbench`], with the mean latency as well.
+fn pgbench_stats(db: &str, args: &[&str], clients: u64, duration: Duration) -> Bench {
     let dir = std::env::temp_dir().join("pool_ext_pgbench_logs");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -676,7 +1011,12 @@ fn pgbench(db: &str, args: &[&str], clients: u64, duration: Duration) -> (f64, f
         }));
     }
     let _ = std::fs::remove_dir_all(&dir);
-    (tps, percentile(&sorted(latencies), 0.99))
+    let mean = latencies.iter().sum::<f64>() / latencies.len() as f64;
+    Bench {
+        tps,
+        mean,
+        p99: percentile(&sorted(latencies), 0.99),
+    }
 }
 
 /// pgbench's built-in simple-update at 8 clients on a scale-10 database of the same cluster.

@@ -1,8 +1,10 @@
 -- Benchmark fixtures, loaded into each benchmark database after CREATE EXTENSION pool_ext.
 -- The baseline is the original design's plain SQL, kept here only to be measured against:
--- its table (the original columns and index, no ledger, no triggers) and its
--- `WITH ... FOR UPDATE SKIP LOCKED ... UPDATE` statement wrapped as a SQL function.
-
+-- its table (the original columns and index, no triggers), its
+-- `WITH ... FOR UPDATE SKIP LOCKED ... UPDATE` statement wrapped as a SQL function, and, since
+-- 0.4.0 (issue 12's definition of the baseline), one audit row per assignment in a table shaped
+-- like pool_ext's ledger, with the same indexes: pool_ext writes its ledger on every
+-- assignment, so the comparison is of the assignment itself.
 CREATE SCHEMA bench;
 
 CREATE TABLE bench.baseline_numbers (
@@ -21,6 +23,22 @@ CREATE TABLE bench.baseline_numbers (
 CREATE INDEX idx_baseline_pool_assignment
     ON bench.baseline_numbers (assigned_broker_company, assignment_status, assigned_at);
 
+CREATE TABLE bench.baseline_audit (
+    id                   bigserial PRIMARY KEY,
+    event                text NOT NULL,
+    vapi_phone_number_id text NOT NULL,
+    number               text NOT NULL,
+    broker_company       text NOT NULL,
+    lead_id              uuid NOT NULL,
+    occurred_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
+    release_at           timestamptz,
+    reason               text NOT NULL,
+    actor                text NOT NULL DEFAULT session_user
+);
+CREATE INDEX ON bench.baseline_audit (lead_id);
+CREATE INDEX ON bench.baseline_audit (number, occurred_at);
+CREATE INDEX ON bench.baseline_audit USING brin (occurred_at);
+
 CREATE FUNCTION bench.baseline_assign(p_company text, p_lead uuid)
 RETURNS TABLE (vapi_phone_number_id text, number text, release_at timestamptz)
 LANGUAGE sql AS $$
@@ -34,6 +52,7 @@ LANGUAGE sql AS $$
         LIMIT 1
         FOR UPDATE SKIP LOCKED
     )
+    , claimed AS (
     UPDATE bench.baseline_numbers s
     SET assignment_status = 'assigned',
         currently_assigned_to = p_lead,
@@ -42,13 +61,25 @@ LANGUAGE sql AS $$
     FROM available a
     WHERE s.vapi_phone_number_id = a.vapi_phone_number_id
     RETURNING s.vapi_phone_number_id, s.number, s.release_at
+    ), audited AS (
+    INSERT INTO bench.baseline_audit (event, vapi_phone_number_id, number, broker_company, lead_id, release_at, reason)
+    SELECT 'assigned', vapi_phone_number_id, number, p_company, p_lead, release_at, 'assign' FROM claimed
+    )
+    SELECT vapi_phone_number_id, number, release_at FROM claimed
 $$;
 
 CREATE FUNCTION bench.baseline_release(p_id text) RETURNS void
 LANGUAGE sql AS $$
-    UPDATE bench.baseline_numbers
-    SET assignment_status = 'available', currently_assigned_to = NULL, release_at = NULL
-    WHERE vapi_phone_number_id = p_id
+    WITH released AS (
+        UPDATE bench.baseline_numbers
+        SET assignment_status = 'available', currently_assigned_to = NULL, release_at = NULL
+        WHERE vapi_phone_number_id = p_id
+        RETURNING vapi_phone_number_id, number, assigned_broker_company
+    )
+    INSERT INTO bench.baseline_audit (event, vapi_phone_number_id, number, broker_company, lead_id, reason)
+    SELECT 'released', vapi_phone_number_id, number, assigned_broker_company,
+           '00000000-0000-0000-0000-000000000000', 'manual'
+    FROM released
 $$;
 
 -- The same numbers in both tables: `companies` companies named '<prefix><i>', `per_company`
@@ -91,5 +122,41 @@ BEGIN
         END IF;
         COMMIT;
     END LOOP;
+END
+$$;
+
+-- One company named `company` with `numbers` numbers, in both tables (section 7).
+CREATE PROCEDURE bench.load_company(company text, numbers int, first_number bigint)
+LANGUAGE sql AS $$
+    INSERT INTO pool_ext.signalwire_phone_numbers (vapi_phone_number_id, number, name, assigned_broker_company)
+    SELECT company || '-' || n, '+1' || (first_number + n), 'Line ' || n, company
+    FROM generate_series(0, numbers - 1) AS n;
+    INSERT INTO bench.baseline_numbers (vapi_phone_number_id, number, name, assigned_broker_company)
+    SELECT company || '-' || n, '+1' || (first_number + n), 'Line ' || n, company
+    FROM generate_series(0, numbers - 1) AS n;
+$$;
+
+-- A CRM's tables as an operator would have them (sections 7 and 8): public.leads with `leads`
+-- rows whose ids are md5(n::text)::uuid for n in 1..leads (pgbench scripts pick n at random),
+-- and public.interactions referencing them. Owned by the superuser running the benchmark, as
+-- register_crm_tables requires; not registered here.
+CREATE PROCEDURE bench.create_crm(leads int)
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- plpgsql, not sql: a SQL body is parsed whole before it runs, so its INSERT could not see
+    -- the table its CREATE TABLE makes.
+    CREATE TABLE public.leads (
+        id uuid PRIMARY KEY,
+        email text,
+        assigned_phone_number_id text,
+        phone_assigned_at timestamptz);
+    CREATE TABLE public.interactions (
+        id bigserial PRIMARY KEY,
+        lead_id uuid NOT NULL REFERENCES public.leads (id),
+        type text NOT NULL,
+        metadata jsonb,
+        created_at timestamptz NOT NULL DEFAULT now());
+    INSERT INTO public.leads (id, email)
+    SELECT md5(n::text)::uuid, 'lead' || n || '@example.com' FROM generate_series(1, leads) AS n;
 END
 $$;
