@@ -542,6 +542,20 @@ END;
     println!("results written to {path}");
 }
 
+/// 100 companies named "<prefix> 0".."<prefix> 99" of 15 numbers each, spread over 10 area codes,
+/// in the pool and in the baseline's table (sections 6 and 8).
+fn load_area_companies(c: &mut Client, prefix: &str) {
+    c.batch_execute(&format!(
+        "INSERT INTO pool_ext.signalwire_phone_numbers (vapi_phone_number_id, number, name, assigned_broker_company)
+         SELECT '{prefix} ' || c || '-' || n, '+1' || (201 + (n % 10) * 11) || lpad((c * 15 + n)::text, 7, '0'),
+                'Line ' || n, '{prefix} ' || c
+         FROM generate_series(0, 99) AS c, generate_series(0, 14) AS n;
+         INSERT INTO bench.baseline_numbers (vapi_phone_number_id, number, name, assigned_broker_company)
+         SELECT vapi_phone_number_id, number, name, assigned_broker_company FROM pool_ext.signalwire_phone_numbers;"
+    ))
+    .unwrap();
+}
+
 /// Section 6: throughput of each assignment path at 1 and 8 clients, 1,500 numbers / 100
 /// companies whose numbers have 10 area codes, with the plain-SQL baseline measured in the same
 /// run. Paths: no customer phone (the default: the plain least-recently-used statement); a
@@ -561,15 +575,7 @@ fn assignment_paths(seconds: Duration, out: &mut impl FnMut(String)) -> String {
         .query_opt("SELECT FROM pg_proc WHERE proname = 'set_pool_rules'", &[])
         .unwrap()
         .is_some();
-    c.batch_execute(
-        "INSERT INTO pool_ext.signalwire_phone_numbers (vapi_phone_number_id, number, name, assigned_broker_company)
-         SELECT 'Area ' || c || '-' || n, '+1' || (201 + (n % 10) * 11) || lpad((c * 15 + n)::text, 7, '0'),
-                'Line ' || n, 'Area ' || c
-         FROM generate_series(0, 99) AS c, generate_series(0, 14) AS n;
-         INSERT INTO bench.baseline_numbers (vapi_phone_number_id, number, name, assigned_broker_company)
-         SELECT vapi_phone_number_id, number, name, assigned_broker_company FROM pool_ext.signalwire_phone_numbers;",
-    )
-    .unwrap();
+    load_area_companies(&mut c, "Area");
     let script = |call: &str| {
         format!(
             "\\set c random(0, 99)\n\\set a random(0, 9)\nBEGIN;\n\
@@ -824,15 +830,7 @@ fn cost_by_company_size(seconds: Duration, out: &mut impl FnMut(String)) {
 fn crm_one_call_vs_three_statements(seconds: Duration, out: &mut impl FnMut(String)) {
     const LEADS: i32 = 100_000;
     let mut c = fresh_db();
-    c.batch_execute(
-        "INSERT INTO pool_ext.signalwire_phone_numbers (vapi_phone_number_id, number, name, assigned_broker_company)
-         SELECT 'Crm ' || c || '-' || n, '+1' || (201 + (n % 10) * 11) || lpad((c * 15 + n)::text, 7, '0'),
-                'Line ' || n, 'Crm ' || c
-         FROM generate_series(0, 99) AS c, generate_series(0, 14) AS n;
-         INSERT INTO bench.baseline_numbers (vapi_phone_number_id, number, name, assigned_broker_company)
-         SELECT vapi_phone_number_id, number, name, assigned_broker_company FROM pool_ext.signalwire_phone_numbers;",
-    )
-    .unwrap();
+    load_area_companies(&mut c, "Crm");
     c.execute("CALL bench.create_crm($1)", &[&LEADS]).unwrap();
     let crm_tables = ["public.leads", "public.interactions"];
     analyze_as_autovacuum(&mut c, &crm_tables);
