@@ -654,37 +654,32 @@ fn assignment_paths(seconds: Duration, out: &mut impl FnMut(String)) -> String {
     version
 }
 
-/// The tables autovacuum analyzes by itself after a load, analyzed by hand: the pool and the
-/// ledger (and the baseline's table and the CRM's leads, where present). pool_ext's small
+/// The tables the measured statements write: the pool, the ledger and the baseline's table.
+const MEASURED_TABLES: [&str; 3] = [
+    "pool_ext.signalwire_phone_numbers",
+    "pool_ext.phone_number_ledger",
+    "bench.baseline_numbers",
+];
+
+/// Run `command` (ANALYZE or VACUUM) on the measured tables and `extra`, one statement each:
+/// VACUUM cannot run in the implicit transaction of a batch.
+fn each_table(c: &mut Client, command: &str, extra: &[&str]) {
+    for table in MEASURED_TABLES.iter().chain(extra) {
+        c.batch_execute(&format!("{command} {table}")).unwrap();
+    }
+}
+
+/// The tables autovacuum analyzes by itself after a load, analyzed by hand. pool_ext's small
 /// tables (crm_tables, company_policies, pool_alert_state, ...) are left as autovacuum leaves
 /// them: never analyzed, as in production.
 fn analyze_as_autovacuum(c: &mut Client, extra: &[&str]) {
-    for table in [
-        "pool_ext.signalwire_phone_numbers",
-        "pool_ext.phone_number_ledger",
-        "bench.baseline_numbers",
-    ]
-    .iter()
-    .chain(extra)
-    {
-        c.batch_execute(&format!("ANALYZE {table}")).unwrap();
-    }
+    each_table(c, "ANALYZE", extra);
 }
 
 /// Plain VACUUM (no ANALYZE: statistics stay as they were) of the tables that rolled-back
 /// transactions leave dead rows in, between two measured runs, as autovacuum would.
 fn vacuum_only(c: &mut Client, extra: &[&str]) {
-    for table in [
-        "pool_ext.signalwire_phone_numbers",
-        "pool_ext.phone_number_ledger",
-        "bench.baseline_numbers",
-    ]
-    .iter()
-    .chain(extra)
-    {
-        // One statement per call: VACUUM cannot run in the implicit transaction of a batch.
-        c.batch_execute(&format!("VACUUM {table}")).unwrap();
-    }
+    each_table(c, "VACUUM", extra);
 }
 
 /// pool_ext's tables that have never been analyzed, by hand or by autovacuum.

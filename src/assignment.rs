@@ -367,29 +367,25 @@ fn lookup(client: &mut SpiClient<'_>, company: &str, lead: pgrx::Uuid) -> Standi
     );
     let row = table.first();
     let text = |i| spi(row.get::<String>(i), FUNCTION);
-    let (low_water_count, low_water_share) = (
-        spi(row.get::<i32>(6), FUNCTION).map(i64::from),
-        spi(row.get::<f64>(7), FUNCTION),
-    );
+    let low_water_count = spi(row.get::<i32>(6), FUNCTION).map(i64::from);
+    let low_water_share = spi(row.get::<f64>(7), FUNCTION);
     let active = spi(row.get::<i64>(9), FUNCTION);
-    let standing = Standing {
-        retention: spi(row.get::<Interval>(1), FUNCTION).expect("a policy retention"),
-        rest_cutoff: spi(row.get::<TimestampWithTimeZone>(2), FUNCTION).expect("a cutoff"),
-        daily_cap: spi(row.get::<i32>(3), FUNCTION),
-        day_start: spi(row.get::<TimestampWithTimeZone>(4), FUNCTION),
-        local_presence: spi(row.get::<bool>(5), FUNCTION).unwrap_or(true),
-        mark: 0,
-        active: 0,
-        alerted: spi(row.get::<bool>(8), FUNCTION).unwrap_or(false),
-        crm: text(10)
-            .zip(text(11))
-            .map(|(leads, interactions)| CrmTables {
-                leads,
-                interactions,
-            }),
-        current_hold: text(12),
-        previous_number: text(13),
-    };
+    let retention = spi(row.get::<Interval>(1), FUNCTION).expect("a policy retention");
+    let rest_cutoff = spi(row.get::<TimestampWithTimeZone>(2), FUNCTION).expect("a cutoff");
+    let daily_cap = spi(row.get::<i32>(3), FUNCTION);
+    let day_start = spi(row.get::<TimestampWithTimeZone>(4), FUNCTION);
+    let local_presence = spi(row.get::<bool>(5), FUNCTION).unwrap_or(true);
+    let alerted = spi(row.get::<bool>(8), FUNCTION).unwrap_or(false);
+    let crm = text(10)
+        .zip(text(11))
+        .map(|(leads, interactions)| CrmTables {
+            leads,
+            interactions,
+        });
+    let (current_hold, previous_number) = (text(12), text(13));
+    drop(row);
+    // A company missing from company_pool_sizes: counted here (the table's rows borrow the
+    // client, hence after them).
     let active = active.unwrap_or_else(|| {
         let args: [DatumWithOid; 1] = [company.into()];
         let counted = spi(
@@ -399,9 +395,17 @@ fn lookup(client: &mut SpiClient<'_>, company: &str, lead: pgrx::Uuid) -> Standi
         spi(counted.first().get::<i64>(1), FUNCTION).unwrap_or(0)
     });
     Standing {
+        retention,
+        rest_cutoff,
+        daily_cap,
+        day_start,
+        local_presence,
         mark: low_water_mark(low_water_count, low_water_share, active),
         active,
-        ..standing
+        alerted,
+        crm,
+        current_hold,
+        previous_number,
     }
 }
 
@@ -448,7 +452,6 @@ fn assign(
             continue;
         };
         if let Some(tables) = &standing.crm {
-            crm::check_owners(client, FUNCTION)?;
             let assignment = crm::Assignment {
                 lead,
                 vapi_phone_number_id: &claimed.id,

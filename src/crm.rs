@@ -171,7 +171,7 @@ JOIN pg_roles AS r ON r.oid = c.relowner",
 
 /// Both tables must still exist and belong to superusers: pool_ext writes to them as its
 /// owner, a superuser, and any trigger, default or policy on them runs with those rights.
-pub fn check_owners(client: &mut SpiClient<'_>, function: &'static str) -> Result<(), PoolError> {
+fn check_owners(client: &mut SpiClient<'_>, function: &'static str) -> Result<(), PoolError> {
     let rows = spi(client.update(&*plan(client, &OWNERS), None, &[]), function);
     let mut found = 0;
     for row in rows {
@@ -192,14 +192,14 @@ pub fn check_owners(client: &mut SpiClient<'_>, function: &'static str) -> Resul
     Ok(())
 }
 
-/// Write the assignment to the lead row and the interactions table. The caller has checked
-/// that both tables are still trusted (check_owners; the assignment reads it in its lookup).
+/// Write the assignment to the lead row and the interactions table.
 pub fn track(
     client: &mut SpiClient<'_>,
     tables: &CrmTables,
     a: &Assignment<'_>,
 ) -> Result<(), PoolError> {
     const FUNCTION: &str = "assign_phone_number";
+    check_owners(client, FUNCTION)?;
     let update_lead = format!(
         "UPDATE {} SET assigned_phone_number_id = $2, phone_assigned_at = $3 WHERE id = $1",
         tables.leads
