@@ -80,7 +80,7 @@ awk -F'\t' -v prev="$previous" -v cur="$current" -v rounds="$rounds" '
   }' "$tsv" >"$out"
 {
   echo
-  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores; $POOL_EXT_BENCH_SECONDS s per run; both release builds, same cluster"
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores; $POOL_EXT_BENCH_SECONDS s per comparison (3 interleaved passes); both release builds, same cluster"
   echo "- \"phone, local presence off\" for $previous: the phone is passed and ignored (no pool rules there)"
 } >>"$out"
 # Each run's own tables (sections without a throughput line, such as 7, are read there).

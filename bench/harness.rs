@@ -2,7 +2,8 @@
 //! and starts the private benchmark cluster first). Ignored by the test command: it measures,
 //! it does not check. Every figure is printed next to the baseline measured in the same run.
 //!
-//! Settings: POOL_EXT_BENCH_SECONDS (each throughput run, default 15),
+//! Settings: POOL_EXT_BENCH_SECONDS (each throughput measurement, default 15; comparisons split
+//! it into PASSES interleaved passes of at least a second each),
 //! POOL_EXT_BENCH_SAMPLES (latency samples per pool size, default 3000),
 //! POOL_EXT_BENCH_CYCLES (assign/release cycles for the bloat run, default 1,000,000),
 //! POOL_EXT_BENCH_ONLY (a comma-separated list of sections to run, default all; 1 to 8).
@@ -331,6 +332,10 @@ fn benchmark() {
         // 2. Steady-state throughput, and the machine's write limit: all three driven by pgbench,
         // so the client costs the same for each.
         out("## 2. Steady-state throughput (pgbench; one transaction = BEGIN; assign; release; COMMIT), 1,500 numbers / 100 companies\n".into());
+        out(format!(
+            "pool_ext and the baseline in turns, {PASSES} passes of {} s each; the median pass of each.\n",
+            (seconds / PASSES).as_secs()
+        ));
         out("| clients | pool_ext tps | baseline tps | pool_ext / baseline | pool_ext p99 ms | baseline p99 ms |".into());
         out("|---|---|---|---|---|---|".into());
         let mut c = fresh_db();
@@ -348,28 +353,41 @@ SELECT bench.baseline_release(:id);
 END;
 ";
         let mut ours_at_8 = 0.0;
+        let (ours_file, base_file) = (
+            script_file("ours", ours_script),
+            script_file("baseline", base_script),
+        );
         for clients in [1, 8, 32] {
-            vacuum(&mut c);
-            let (ours, ours_p99) = pgbench(
-                DB,
-                &["-f", &script_file("ours", ours_script)],
-                clients,
-                seconds,
-            );
-            vacuum(&mut c);
-            let (base, base_p99) = pgbench(
-                DB,
-                &["-f", &script_file("baseline", base_script)],
-                clients,
-                seconds,
-            );
+            // In turns, PASSES times each; the median pass of each side.
+            let (mut ours, mut base) = (Vec::new(), Vec::new());
+            for _ in 0..PASSES {
+                vacuum(&mut c);
+                ours.push(pgbench_stats(
+                    DB,
+                    &["-f", &ours_file],
+                    clients,
+                    seconds / PASSES,
+                ));
+                vacuum(&mut c);
+                base.push(pgbench_stats(
+                    DB,
+                    &["-f", &base_file],
+                    clients,
+                    seconds / PASSES,
+                ));
+            }
+            let (ours, base) = (median(ours), median(base));
             if clients == 8 {
-                ours_at_8 = ours;
+                ours_at_8 = ours.tps;
             }
             out(format!(
-            "| {clients} | {ours:.0} | {base:.0} | **{:.2}x** | {ours_p99:.2} | {base_p99:.2} |",
-            ours / base
-        ));
+                "| {clients} | {:.0} | {:.0} | **{:.2}x** | {:.2} | {:.2} |",
+                ours.tps,
+                base.tps,
+                ours.tps / base.tps,
+                ours.p99,
+                base.p99
+            ));
         }
         let simple_update = pgbench_simple_update(seconds);
         out(format!(
@@ -386,8 +404,31 @@ END;
         load(&mut c, "Spread ", 100, 15, 14_100_000_000);
         let alone = run_clients(Impl::PoolExt, 1, "Hot ", 1, seconds, u64::MAX);
         let spread = run_clients(Impl::PoolExt, 32, "Spread ", 100, seconds, u64::MAX);
-        let hot = run_clients(Impl::PoolExt, 32, "Hot ", 1, seconds, u64::MAX);
-        let hot_baseline = run_clients(Impl::Baseline, 32, "Hot ", 1, seconds, u64::MAX);
+        // pool_ext and the baseline in turns, PASSES times each; the median pass of each.
+        let (mut hots, mut hot_baselines) = (Vec::new(), Vec::new());
+        for _ in 0..PASSES {
+            hots.push(run_clients(
+                Impl::PoolExt,
+                32,
+                "Hot ",
+                1,
+                seconds / PASSES,
+                u64::MAX,
+            ));
+            hot_baselines.push(run_clients(
+                Impl::Baseline,
+                32,
+                "Hot ",
+                1,
+                seconds / PASSES,
+                u64::MAX,
+            ));
+        }
+        let median_run = |mut runs: Vec<Run>| {
+            runs.sort_by(|a, b| a.per_sec.total_cmp(&b.per_sec));
+            runs.swap_remove(runs.len() / 2)
+        };
+        let (hot, hot_baseline) = (median_run(hots), median_run(hot_baselines));
         let doubles: i64 = c
         .query_one(
             "SELECT (SELECT count(*) FROM pool_ext.double_assignments)
@@ -399,10 +440,12 @@ END;
         .unwrap()
         .get(0);
         out(format!(
-        "{:.0} cycles/s, p50 {:.2} ms, p99 {:.2} ms; {} cycles, {} refusals while all 20 were held; double assignments: **{doubles}**.\n\n\
+        "pool_ext and the baseline on the hot company in turns, {PASSES} passes of {} s each; the median pass of each.\n\n\
+         {:.0} cycles/s, p50 {:.2} ms, p99 {:.2} ms; {} cycles, {} refusals while all 20 were held; double assignments (all passes): **{doubles}**.\n\n\
          p99 against one client alone on the same company ({:.2} ms): **{:.2}x** (target < 5x). \
          p99 against the same 32 clients spread over 100 companies ({:.2} ms): **{:.2}x**. \
          The baseline on the same hot company: {:.0} cycles/s (pool_ext / baseline **{:.2}x**).\n",
+        (seconds / PASSES).as_secs(),
         hot.per_sec,
         hot.p50,
         hot.p99,
@@ -563,6 +606,10 @@ fn load_area_companies(c: &mut Client, prefix: &str) {
 /// A release without pool rules (before 0.3.0) runs the first two only. Returns the version.
 fn assignment_paths(seconds: Duration, out: &mut impl FnMut(String)) -> String {
     out("## 6. Assignment paths (pgbench; BEGIN; assign; release; COMMIT), 1,500 numbers / 100 companies, 10 area codes\n".into());
+    out(format!(
+        "The paths in turns, {PASSES} passes of {} s each; the median pass of each.\n",
+        (seconds / PASSES).as_secs()
+    ));
     let mut c = fresh_db();
     let version: String = c
         .query_one(
@@ -620,22 +667,37 @@ fn assignment_paths(seconds: Duration, out: &mut impl FnMut(String)) -> String {
     let tsv = std::env::var("POOL_EXT_BENCH_TSV").ok();
     out("| path | clients | tps | / baseline | p99 ms |".into());
     out("|---|---|---|---|---|".into());
+    let files: Vec<_> = paths
+        .iter()
+        .enumerate()
+        .map(|(i, (_, text, _))| script_file(&format!("path{i}"), text))
+        .collect();
     for clients in [1, 8] {
-        let mut baseline = f64::NAN;
-        for (name, text, local) in &paths {
-            if let (Some(on), true) = (local, has_rules) {
-                c.execute(
-                    "SELECT pool_ext.set_pool_rules('Area ' || n, local_presence => $1)
-                     FROM generate_series(0, 99) AS n",
-                    &[on],
-                )
-                .unwrap();
+        // The paths in turns, PASSES times each; the median pass of each.
+        let mut passes: Vec<Vec<Bench>> = paths.iter().map(|_| Vec::new()).collect();
+        for _ in 0..PASSES {
+            for (i, (_, _, local)) in paths.iter().enumerate() {
+                if let (Some(on), true) = (local, has_rules) {
+                    c.execute(
+                        "SELECT pool_ext.set_pool_rules('Area ' || n, local_presence => $1)
+                         FROM generate_series(0, 99) AS n",
+                        &[on],
+                    )
+                    .unwrap();
+                }
+                vacuum(&mut c);
+                passes[i].push(pgbench_stats(
+                    DB,
+                    &["-f", &files[i]],
+                    clients,
+                    seconds / PASSES,
+                ));
             }
-            vacuum(&mut c);
-            let (tps, p99) = pgbench(DB, &["-f", &script_file("path", text)], clients, seconds);
-            if *name == "baseline" {
-                baseline = tps;
-            }
+        }
+        let runs: Vec<Bench> = passes.into_iter().map(median).collect();
+        let baseline = runs[0].tps;
+        for ((name, _, _), run) in paths.iter().zip(&runs) {
+            let (tps, p99) = (run.tps, run.p99);
             out(format!(
                 "| {name} | {clients} | {tps:.0} | {:.2}x | {p99:.2} |",
                 tps / baseline
@@ -705,10 +767,7 @@ fn never_analyzed(c: &mut Client) -> String {
 fn cost_by_company_size(seconds: Duration, out: &mut impl FnMut(String)) {
     const SIZES: [i32; 3] = [20, 2_000, 20_000];
     const LEADS: i32 = 100_000;
-    // The sizes are measured in turns, PASSES times each for a third of the run time, and each
-    // size reports its median pass: a single run swings by a third on a noisy 2-core machine,
-    // and measuring one size after another would give all of a drift to the last one.
-    const PASSES: u32 = 3;
+    // The sizes are measured in turns (PASSES), each size reporting its median pass.
     let pass = seconds / PASSES;
     let mut c = fresh_db();
     for (i, numbers) in SIZES.iter().enumerate() {
@@ -751,10 +810,6 @@ fn cost_by_company_size(seconds: Duration, out: &mut impl FnMut(String)) {
     let run = |c: &mut Client, name: &str, text: &str, time: Duration| {
         vacuum_only(c, &[]);
         pgbench_stats(DB, &["-f", &script_file(name, text)], 1, time)
-    };
-    let median = |mut runs: Vec<Bench>| {
-        runs.sort_by(|a, b| a.mean.total_cmp(&b.mean));
-        runs.swap_remove(runs.len() / 2)
     };
     let mut ours_passes: Vec<Vec<Bench>> = SIZES.iter().map(|_| Vec::new()).collect();
     let mut base_passes: Vec<Vec<Bench>> = SIZES.iter().map(|_| Vec::new()).collect();
@@ -852,6 +907,10 @@ fn crm_one_call_vs_three_statements(seconds: Duration, out: &mut impl FnMut(Stri
 
     out("## 8. One call with the CRM tables registered against the three statements it replaces (pgbench; one transaction = BEGIN; ...; ROLLBACK), 1,500 numbers / 100 companies, 10 area codes, 100,000 leads\n".into());
     out("Both sides roll back every transaction (nothing committed, the same state for every run) and write the same data: the number's hold, the lead's assigned_phone_number_id and phone_assigned_at, one interaction row. pool_ext also writes its ledger row; the three statements write none. Server defaults (JIT on); pool_ext's small tables never analyzed.\n".into());
+    out(format!(
+        "The variants in turns, {PASSES} passes of {} s each; the median pass of each.\n",
+        (seconds / PASSES).as_secs()
+    ));
     out("| clients | transaction | round trips (with BEGIN/ROLLBACK; statements alone) | tps | mean ms | p99 ms | / three statements |".into());
     out("|---|---|---|---|---|---|---|".into());
 
@@ -911,18 +970,27 @@ ROLLBACK;
             one_call_no_phone,
         ),
     ];
+    let files: Vec<_> = variants
+        .iter()
+        .enumerate()
+        .map(|(i, (_, _, text))| script_file(&format!("crm{i}"), text))
+        .collect();
     let mut ratio_at_1 = f64::NAN;
     for clients in [1, 8] {
-        let mut three_tps = f64::NAN;
-        for (i, (name, trips, text)) in variants.iter().enumerate() {
-            vacuum_only(&mut c, &crm_tables);
-            let b = pgbench_stats(DB, &["-f", &script_file("crm", text)], clients, seconds);
-            if i == 0 {
-                three_tps = b.tps;
+        // The variants in turns, PASSES times each; the median pass of each.
+        let mut passes: Vec<Vec<Bench>> = variants.iter().map(|_| Vec::new()).collect();
+        for _ in 0..PASSES {
+            for (i, file) in files.iter().enumerate() {
+                vacuum_only(&mut c, &crm_tables);
+                passes[i].push(pgbench_stats(DB, &["-f", file], clients, seconds / PASSES));
             }
-            if i == 1 && clients == 1 {
-                ratio_at_1 = b.tps / three_tps;
-            }
+        }
+        let runs: Vec<Bench> = passes.into_iter().map(median).collect();
+        let three_tps = runs[0].tps;
+        if clients == 1 {
+            ratio_at_1 = runs[1].tps / three_tps;
+        }
+        for ((name, trips, _), b) in variants.iter().zip(&runs) {
             out(format!(
                 "| {clients} | {name} | {trips} | {:.0} | {:.3} | {:.3} | {:.2}x |",
                 b.tps,
@@ -966,6 +1034,17 @@ struct Bench {
     p99: f64,
 }
 
+/// Comparisons run in turns, PASSES times for a third of the run time each, and report the
+/// median pass: a single run swings by a third on a noisy 2-core machine, and measuring one
+/// side after the other would give all of a drift (autovacuum, the ledger's growth) to one.
+const PASSES: u32 = 3;
+
+/// The median of `runs` by throughput.
+fn median(mut runs: Vec<Bench>) -> Bench {
+    runs.sort_by(|a, b| a.tps.total_cmp(&b.tps));
+    runs.swap_remove(runs.len() / 2)
+}
+
 /// pgbench, as [`pgbench`], with the mean latency as well.
 fn pgbench_stats(db: &str, args: &[&str], clients: u64, duration: Duration) -> Bench {
     let dir = std::env::temp_dir().join("pool_ext_pgbench_logs");
@@ -974,7 +1053,8 @@ fn pgbench_stats(db: &str, args: &[&str], clients: u64, duration: Duration) -> B
     let prefix = dir.join("log");
     let clients_s = clients.to_string();
     let threads = clients.min(2).to_string();
-    let seconds = duration.as_secs().to_string();
+    // pgbench -T takes whole seconds; a pass of a short run is at least one.
+    let seconds = duration.as_secs().max(1).to_string();
     let prefix_s = prefix.to_str().unwrap();
     let mut all_args: Vec<&str> = vec![
         "-n",

@@ -7,19 +7,30 @@
 -- assign_phone_number decides the same way (src/rules.rs, claim_order). The defaults are
 -- company_policy()'s, written out: a view must not call a function its readers would need
 -- EXECUTE on.
+-- The day's assignments are counted only where they matter: for the state, only under a
+-- daily cap (`capped`, a subquery with an aggregate: planned once per row, never copied into
+-- each use of `state`, and skipped when the cap is NULL); as assignments_today, only when a
+-- query reads that column (pool_health does not). A busy number has thousands of ledger rows a
+-- day, and an exhausted pool's error reads pool_health: counting them for every number of a
+-- company without a cap cost 85 ms per refusal in a hot pool (bench/RESULTS.md, "What 0.4.1
+-- changed").
 CREATE VIEW number_states AS
 SELECT p.assigned_broker_company AS company, p.vapi_phone_number_id, p.number,
        CASE WHEN p.assignment_status = 'assigned' THEN 'assigned'
             WHEN p.status = 'inactive' THEN 'inactive'
             WHEN p.released_at + rules.cooldown > now() THEN 'resting'
-            WHEN today.assignments >= rules.daily_cap THEN 'at_cap'
+            WHEN capped.assignments >= rules.daily_cap THEN 'at_cap'
             ELSE 'available'
        END AS state,
        p.currently_assigned_to AS lead_id,
        p.release_at,
        CASE WHEN p.released_at + rules.cooldown > now() THEN p.released_at + rules.cooldown END
            AS resting_until,
-       today.assignments AS assignments_today,
+       CASE WHEN rules.daily_cap IS NOT NULL THEN capped.assignments
+            ELSE (SELECT count(*) FROM phone_number_ledger AS l
+                  WHERE l.number = p.number AND l.broker_company = p.assigned_broker_company
+                    AND l.event = 'assigned' AND l.occurred_at >= rules.day_start)
+       END AS assignments_today,
        rules.daily_cap
 FROM signalwire_phone_numbers AS p
 LEFT JOIN company_policies AS cp ON cp.company = p.assigned_broker_company
@@ -32,9 +43,10 @@ CROSS JOIN LATERAL (
 CROSS JOIN LATERAL (
     SELECT count(*) AS assignments
     FROM phone_number_ledger AS l
-    WHERE l.number = p.number AND l.broker_company = p.assigned_broker_company
+    WHERE rules.daily_cap IS NOT NULL
+      AND l.number = p.number AND l.broker_company = p.assigned_broker_company
       AND l.event = 'assigned' AND l.occurred_at >= rules.day_start
-) AS today;
+) AS capped;
 
 COMMENT ON VIEW number_states IS
     'Each number: assigned, inactive, resting (cooldown), at_cap (daily cap) or available, by its company''s rules.';

@@ -220,44 +220,64 @@ const CLAIM_ARGS: &[pg_sys::Oid] = &[
     pg_sys::TEXTOID,
 ];
 
-/// The claim for each choice and COUNT_FREE, their texts built once per backend.
+/// The claim for each choice and COUNT_FREE, their texts built once per backend, each in two
+/// forms: for a company with a daily cap, and without one (the default), where the cap's
+/// ledger count is left out of the text altogether: a subquery is set up (its scan opened, its
+/// aggregate built) on every execution even when `$5 IS NULL` never runs it, and an uncapped
+/// claim had two of them (its own and the alert scan's).
 struct Texts {
-    claims: [String; 3],
-    count_free: String,
+    /// [uncapped, capped], each [previous number, area code, least recently used]
+    claims: [[String; 3]; 2],
+    /// [uncapped, capped]
+    count_free: [String; 2],
 }
 
 fn texts() -> &'static Texts {
     static TEXTS: OnceLock<Texts> = OnceLock::new();
     TEXTS.get_or_init(|| {
         let rested = |n: &str| RESTED.replace("{n}", n);
-        let under_cap = |n: &str| UNDER_CAP.replace("{n}", n);
-        let free_f = ASSIGNABLE
-            .replace("{rested}", &rested("f"))
-            .replace("{under_cap}", &under_cap("f"))
-            .replace("{n}", "f");
-        let claim = |choice: &str| {
-            CLAIM
-                .replace("{choice}", choice)
-                .replace("{under_cap_p}", &under_cap("p"))
-                .replace("{free_f}", &free_f)
+        let build = |capped: bool| {
+            let under_cap = |n: &str| {
+                if capped {
+                    UNDER_CAP.replace("{n}", n)
+                } else {
+                    "true".to_string()
+                }
+            };
+            let free_f = ASSIGNABLE
+                .replace("{rested}", &rested("f"))
+                .replace("{under_cap}", &under_cap("f"))
+                .replace("{n}", "f");
+            let claim = |choice: &str| {
+                CLAIM
+                    .replace("{choice}", choice)
+                    .replace("{under_cap_p}", &under_cap("p"))
+                    .replace("{free_f}", &free_f)
+            };
+            (
+                [
+                    // The previous number, even while it rests.
+                    claim("p.vapi_phone_number_id = $8"),
+                    // The lead's area: idx_signalwire_pool_free_area.
+                    claim(&format!("{} AND left(p.number, 5) = $8", rested("p"))),
+                    // Least recently used: idx_signalwire_pool_assignment.
+                    claim(&rested("p")),
+                ],
+                COUNT_FREE.replace("{free_f}", &free_f),
+            )
         };
+        let (uncapped, count_uncapped) = build(false);
+        let (capped, count_capped) = build(true);
         Texts {
-            claims: [
-                // The previous number, even while it rests.
-                claim("p.vapi_phone_number_id = $8"),
-                // The lead's area: idx_signalwire_pool_free_area.
-                claim(&format!("{} AND left(p.number, 5) = $8", rested("p"))),
-                // Least recently used: idx_signalwire_pool_assignment.
-                claim(&rested("p")),
-            ],
-            count_free: COUNT_FREE.replace("{free_f}", &free_f),
+            claims: [uncapped, capped],
+            count_free: [count_uncapped, count_capped],
         }
     })
 }
 
-/// The text of the claim for one choice.
-pub(crate) fn claim_sql(choice: ChosenBy) -> &'static str {
-    let claims = &texts().claims;
+/// The text of the claim for one choice, for a company with (`capped`) or without a daily cap.
+pub(crate) fn claim_sql(choice: ChosenBy, capped: bool) -> &'static str {
+    let claims = &texts().claims[usize::from(capped)];
     match choice {
         ChosenBy::PreviousNumber => &claims[0],
         ChosenBy::AreaCode => &claims[1],
@@ -539,7 +559,11 @@ fn claim(
         alert_scan_size(standing.mark).into(),
         key.into(),
     ];
-    let statement = plan_sql(client, claim_sql(choice), CLAIM_ARGS);
+    let statement = plan_sql(
+        client,
+        claim_sql(choice, standing.daily_cap.is_some()),
+        CLAIM_ARGS,
+    );
     // The unique index on the holder refuses a second hold of the lead at this company. Under
     // READ COMMITTED the per-lead lock means this cannot happen; a REPEATABLE READ or
     // SERIALIZABLE caller whose snapshot predates another call's hold for the same lead gets a
@@ -637,7 +661,11 @@ fn count_free(
     ];
     let table = spi(
         client.update(
-            &*plan_sql(client, &texts().count_free, CLAIM_ARGS),
+            &*plan_sql(
+                client,
+                &texts().count_free[usize::from(standing.daily_cap.is_some())],
+                CLAIM_ARGS,
+            ),
             None,
             &args,
         ),

@@ -159,13 +159,18 @@ pub struct Assignment<'a> {
     pub assigned_at: TimestampWithTimeZone,
 }
 
-/// The registered tables that still exist, with their owners.
+/// Each registered table with its owner (NULL when the table was dropped). Runs on every
+/// tracked assignment, so the catalogs are read by oid through their indexes (crm_tables is a
+/// single row): a join on `c.oid IN (t.leads, t.interactions)` read all of pg_class instead
+/// (0.3 ms here, more in a database with thousands of relations, such as Supabase's).
 const OWNERS: Statement = Statement {
     sql: "
-SELECT c.oid::regclass::text, r.rolname::text, r.rolsuper
-FROM crm_tables AS t
-JOIN pg_class AS c ON c.oid IN (t.leads, t.interactions)
-JOIN pg_roles AS r ON r.oid = c.relowner",
+SELECT registered.rel::regclass::text, owner.rolname::text, owner.rolsuper
+FROM (VALUES ((SELECT t.leads FROM crm_tables AS t)), ((SELECT t.interactions FROM crm_tables AS t)))
+     AS registered (rel)
+LEFT JOIN LATERAL (
+    SELECT r.rolname, r.rolsuper FROM pg_class AS c JOIN pg_roles AS r ON r.oid = c.relowner
+    WHERE c.oid = registered.rel) AS owner ON true",
     arg_types: &[],
 };
 
@@ -173,21 +178,17 @@ JOIN pg_roles AS r ON r.oid = c.relowner",
 /// owner, a superuser, and any trigger, default or policy on them runs with those rights.
 fn check_owners(client: &mut SpiClient<'_>, function: &'static str) -> Result<(), PoolError> {
     let rows = spi(client.update(&*plan(client, &OWNERS), None, &[]), function);
-    let mut found = 0;
     for row in rows {
-        found += 1;
-        let superuser = spi(row.get::<bool>(3), function).unwrap_or(false);
-        if !superuser {
-            return Err(PoolError::CrmOwnerNotSuperuser {
-                table: spi(row.get::<String>(1), function).unwrap_or_default(),
-                owner: spi(row.get::<String>(2), function).unwrap_or_default(),
-            });
+        match spi(row.get::<bool>(3), function) {
+            None => return Err(PoolError::CrmTableDropped),
+            Some(true) => {}
+            Some(false) => {
+                return Err(PoolError::CrmOwnerNotSuperuser {
+                    table: spi(row.get::<String>(1), function).unwrap_or_default(),
+                    owner: spi(row.get::<String>(2), function).unwrap_or_default(),
+                })
+            }
         }
-    }
-    // The same table may be registered twice (leads = interactions is refused by the column
-    // checks, so two rows are expected).
-    if found < 2 {
-        return Err(PoolError::CrmTableDropped);
     }
     Ok(())
 }

@@ -45,7 +45,7 @@ pub fn positive(value: i64, argument: &'static str) -> Result<i64, PoolError> {
 }
 
 /// Whether `number` is an E.164 phone number: '+', a non-zero first digit, 2 to 15 digits.
-/// Mirrors the CHECK constraint on signalwire_phone_numbers.number.
+/// Mirrors the table's check of signalwire_phone_numbers.number (_check_number_row, sql/schema.sql).
 pub fn is_e164(number: &str) -> bool {
     let Some(digits) = number.strip_prefix('+') else {
         return false;
@@ -215,7 +215,7 @@ mod tests {
     }
 }
 
-/// Property test: the Rust E.164 check agrees with the table's CHECK constraint
+/// Property test: the Rust E.164 check agrees with the table's check (_check_number_row)
 /// (`^\+[1-9][0-9]{1,14}$`), written here independently, on strings near the boundary.
 #[cfg(test)]
 mod properties {

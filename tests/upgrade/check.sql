@@ -13,6 +13,7 @@ DO $$
 DECLARE
     held text;
     released bigint;
+    refused_by text;
 BEGIN
     -- Lead 1 gets back the number it held before the upgrade, not a new one.
     SELECT vapi_phone_number_id INTO held FROM phone_number_ledger
@@ -38,6 +39,17 @@ BEGIN
     IF EXISTS (SELECT FROM double_assignments) THEN
         RAISE EXCEPTION 'double_assignments is not empty after the upgrade';
     END IF;
+    -- The table still refuses a number that is not E.164, with the constraint's name.
+    BEGIN
+        INSERT INTO signalwire_phone_numbers (vapi_phone_number_id, number, assigned_broker_company)
+        VALUES ('upg-bad', '4155550100', 'Upgrade Co');
+        RAISE EXCEPTION 'a number not in E.164 form was accepted after the upgrade';
+    EXCEPTION WHEN check_violation THEN
+        GET STACKED DIAGNOSTICS refused_by = CONSTRAINT_NAME;
+        IF refused_by IS DISTINCT FROM 'signalwire_phone_numbers_number_check' THEN
+            RAISE EXCEPTION 'a number not in E.164 form was refused by %, not by the number check', refused_by;
+        END IF;
+    END;
     -- This version's rules work on the upgraded pool.
     PERFORM set_pool_rules('Upgrade Co', cooldown => '1 hour', daily_cap => 5);
     PERFORM record_call_outcome('00000000-0000-0000-0000-000000000004', 'do_not_call');
