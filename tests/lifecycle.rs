@@ -105,10 +105,19 @@ fn no_booking_releases_by_day_end_or_retention_whichever_is_first() {
          FROM signalwire_phone_numbers WHERE vapi_phone_number_id = $1",
         &id
     ));
-    // With a 1-hour retention the retention always comes first.
+    // With a 1-hour retention, in a time zone whose day has more than an hour left (in the
+    // last hour of a UTC day, the UTC day's end would come first), the retention comes first.
+    let zone: String = s
+        .query_one(
+            "SELECT z FROM unnest(ARRAY['UTC', 'Asia/Kathmandu', 'America/New_York']) AS z
+             WHERE local_day_end(now(), z) > now() + interval '2 hours' LIMIT 1",
+            &[],
+        )
+        .unwrap()
+        .get(0);
     s.query_one(
-        "SELECT * FROM set_company_policy('No Booking Co', retention => '1 hour')",
-        &[],
+        "SELECT * FROM set_company_policy('No Booking Co', retention => '1 hour', time_zone => $1)",
+        &[&zone],
     )
     .unwrap();
     s.query_one(
