@@ -358,25 +358,16 @@ END;
             script_file("baseline", base_script),
         );
         for clients in [1, 8, 32] {
-            // In turns, PASSES times each; the median pass of each side.
-            let (mut ours, mut base) = (Vec::new(), Vec::new());
-            for _ in 0..PASSES {
-                vacuum(&mut c);
-                ours.push(pgbench_stats(
-                    DB,
-                    &["-f", &ours_file],
-                    clients,
-                    seconds / PASSES,
-                ));
-                vacuum(&mut c);
-                base.push(pgbench_stats(
-                    DB,
-                    &["-f", &base_file],
-                    clients,
-                    seconds / PASSES,
-                ));
-            }
-            let (ours, base) = (median(ours), median(base));
+            let files = [&ours_file, &base_file];
+            let mut runs = in_turns(
+                2,
+                |i| {
+                    vacuum(&mut c);
+                    pgbench_stats(DB, &["-f", files[i]], clients, seconds / PASSES)
+                },
+                |b| b.tps,
+            );
+            let (base, ours) = (runs.pop().unwrap(), runs.pop().unwrap());
             if clients == 8 {
                 ours_at_8 = ours.tps;
             }
@@ -404,31 +395,14 @@ END;
         load(&mut c, "Spread ", 100, 15, 14_100_000_000);
         let alone = run_clients(Impl::PoolExt, 1, "Hot ", 1, seconds, u64::MAX);
         let spread = run_clients(Impl::PoolExt, 32, "Spread ", 100, seconds, u64::MAX);
-        // pool_ext and the baseline in turns, PASSES times each; the median pass of each.
-        let (mut hots, mut hot_baselines) = (Vec::new(), Vec::new());
-        for _ in 0..PASSES {
-            hots.push(run_clients(
-                Impl::PoolExt,
-                32,
-                "Hot ",
-                1,
-                seconds / PASSES,
-                u64::MAX,
-            ));
-            hot_baselines.push(run_clients(
-                Impl::Baseline,
-                32,
-                "Hot ",
-                1,
-                seconds / PASSES,
-                u64::MAX,
-            ));
-        }
-        let median_run = |mut runs: Vec<Run>| {
-            runs.sort_by(|a, b| a.per_sec.total_cmp(&b.per_sec));
-            runs.swap_remove(runs.len() / 2)
-        };
-        let (hot, hot_baseline) = (median_run(hots), median_run(hot_baselines));
+        // pool_ext and the baseline in turns; the median pass of each.
+        let impls = [Impl::PoolExt, Impl::Baseline];
+        let mut runs = in_turns(
+            2,
+            |i| run_clients(impls[i], 32, "Hot ", 1, seconds / PASSES, u64::MAX),
+            |r| r.per_sec,
+        );
+        let (hot_baseline, hot) = (runs.pop().unwrap(), runs.pop().unwrap());
         let doubles: i64 = c
         .query_one(
             "SELECT (SELECT count(*) FROM pool_ext.double_assignments)
@@ -673,28 +647,23 @@ fn assignment_paths(seconds: Duration, out: &mut impl FnMut(String)) -> String {
         .map(|(i, (_, text, _))| script_file(&format!("path{i}"), text))
         .collect();
     for clients in [1, 8] {
-        // The paths in turns, PASSES times each; the median pass of each.
-        let mut passes: Vec<Vec<Bench>> = paths.iter().map(|_| Vec::new()).collect();
-        for _ in 0..PASSES {
-            for (i, (_, _, local)) in paths.iter().enumerate() {
-                if let (Some(on), true) = (local, has_rules) {
+        // The paths in turns; the median pass of each.
+        let runs = in_turns(
+            paths.len(),
+            |i| {
+                if let (Some(on), true) = (paths[i].2, has_rules) {
                     c.execute(
                         "SELECT pool_ext.set_pool_rules('Area ' || n, local_presence => $1)
                          FROM generate_series(0, 99) AS n",
-                        &[on],
+                        &[&on],
                     )
                     .unwrap();
                 }
                 vacuum(&mut c);
-                passes[i].push(pgbench_stats(
-                    DB,
-                    &["-f", &files[i]],
-                    clients,
-                    seconds / PASSES,
-                ));
-            }
-        }
-        let runs: Vec<Bench> = passes.into_iter().map(median).collect();
+                pgbench_stats(DB, &["-f", &files[i]], clients, seconds / PASSES)
+            },
+            |b| b.tps,
+        );
         let baseline = runs[0].tps;
         for ((name, _, _), run) in paths.iter().zip(&runs) {
             let (tps, p99) = (run.tps, run.p99);
@@ -811,31 +780,35 @@ fn cost_by_company_size(seconds: Duration, out: &mut impl FnMut(String)) {
         vacuum_only(c, &[]);
         pgbench_stats(DB, &["-f", &script_file(name, text)], 1, time)
     };
-    let mut ours_passes: Vec<Vec<Bench>> = SIZES.iter().map(|_| Vec::new()).collect();
-    let mut base_passes: Vec<Vec<Bench>> = SIZES.iter().map(|_| Vec::new()).collect();
-    for _ in 0..PASSES {
-        for (i, numbers) in SIZES.iter().enumerate() {
-            let company = format!("Size {numbers}");
-            ours_passes[i].push(run(
+    // Side 2k is pool_ext on size k, side 2k+1 the baseline on it.
+    let runs = in_turns(
+        SIZES.len() * 2,
+        |i| {
+            let company = format!("Size {}", SIZES[i / 2]);
+            let (name, call) = if i % 2 == 0 {
+                ("size_ours", "pool_ext.assign_phone_number")
+            } else {
+                ("size_baseline", "bench.baseline_assign")
+            };
+            run(
                 &mut c,
-                "size_ours",
+                name,
                 &format!(
-                    "BEGIN;\nSELECT * FROM pool_ext.assign_phone_number('{company}', gen_random_uuid());\nROLLBACK;\n"
+                    "BEGIN;\nSELECT * FROM {call}('{company}', gen_random_uuid());\nROLLBACK;\n"
                 ),
                 pass,
-            ));
-            base_passes[i].push(run(
-                &mut c,
-                "size_baseline",
-                &format!(
-                    "BEGIN;\nSELECT * FROM bench.baseline_assign('{company}', gen_random_uuid());\nROLLBACK;\n"
-                ),
-                pass,
-            ));
+            )
+        },
+        |b| b.tps,
+    );
+    let (mut ours, mut base) = (Vec::new(), Vec::new());
+    for (i, b) in runs.into_iter().enumerate() {
+        if i % 2 == 0 {
+            ours.push(b)
+        } else {
+            base.push(b)
         }
     }
-    let ours: Vec<Bench> = ours_passes.into_iter().map(median).collect();
-    let base: Vec<Bench> = base_passes.into_iter().map(median).collect();
     // From here on every assignment also updates the lead row and inserts an interaction.
     c.batch_execute("SELECT pool_ext.register_crm_tables('public.leads', 'public.interactions')")
         .unwrap();
@@ -977,15 +950,15 @@ ROLLBACK;
         .collect();
     let mut ratio_at_1 = f64::NAN;
     for clients in [1, 8] {
-        // The variants in turns, PASSES times each; the median pass of each.
-        let mut passes: Vec<Vec<Bench>> = variants.iter().map(|_| Vec::new()).collect();
-        for _ in 0..PASSES {
-            for (i, file) in files.iter().enumerate() {
+        // The variants in turns; the median pass of each.
+        let runs = in_turns(
+            files.len(),
+            |i| {
                 vacuum_only(&mut c, &crm_tables);
-                passes[i].push(pgbench_stats(DB, &["-f", file], clients, seconds / PASSES));
-            }
-        }
-        let runs: Vec<Bench> = passes.into_iter().map(median).collect();
+                pgbench_stats(DB, &["-f", &files[i]], clients, seconds / PASSES)
+            },
+            |b| b.tps,
+        );
         let three_tps = runs[0].tps;
         if clients == 1 {
             ratio_at_1 = runs[1].tps / three_tps;
@@ -1039,10 +1012,22 @@ struct Bench {
 /// side after the other would give all of a drift (autovacuum, the ledger's growth) to one.
 const PASSES: u32 = 3;
 
-/// The median of `runs` by throughput.
-fn median(mut runs: Vec<Bench>) -> Bench {
-    runs.sort_by(|a, b| a.tps.total_cmp(&b.tps));
-    runs.swap_remove(runs.len() / 2)
+/// Measure `sides` things in turns, PASSES times each (`run(i)` measures side i once), and
+/// return each side's median pass by `rate`.
+fn in_turns<T>(sides: usize, mut run: impl FnMut(usize) -> T, rate: impl Fn(&T) -> f64) -> Vec<T> {
+    let mut passes: Vec<Vec<T>> = (0..sides).map(|_| Vec::new()).collect();
+    for _ in 0..PASSES {
+        for (i, side) in passes.iter_mut().enumerate() {
+            side.push(run(i));
+        }
+    }
+    passes
+        .into_iter()
+        .map(|mut runs| {
+            runs.sort_by(|a, b| rate(a).total_cmp(&rate(b)));
+            runs.swap_remove(runs.len() / 2)
+        })
+        .collect()
 }
 
 /// pgbench, as [`pgbench`], with the mean latency as well.
