@@ -12,13 +12,12 @@
 # About 10 minutes on 2 cores after the builds (the first release build of each version takes
 # a few minutes more). The table is written to /tmp/pool_ext-compare.md.
 set -euo pipefail
-export PATH="$HOME/.cargo/bin:$PATH"
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/../scripts/lib.sh"
 
 bash scripts/setup.sh
 previous=${POOL_EXT_BENCH_PREVIOUS:-$(tail -1 tests/upgrade/releases.txt | cut -d' ' -f1)}
 sections=${POOL_EXT_BENCH_ONLY:-6}
-current=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+current=$POOL_EXT_VERSION
 rounds=${POOL_EXT_BENCH_ROUNDS:-2}
 export POOL_EXT_BENCH_SECONDS=${POOL_EXT_BENCH_SECONDS:-15}
 

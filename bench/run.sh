@@ -9,8 +9,7 @@
 #
 # About 15 minutes on 2 cores, half of it the 1,000,000-cycle bloat run.
 set -euo pipefail
-export PATH="$HOME/.cargo/bin:$PATH"
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/../scripts/lib.sh"
 
 bash scripts/setup.sh
 
@@ -29,7 +28,7 @@ out=/tmp/pool_ext-bench.md
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "- machine: $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p' | head -1)), $(awk '/^MemTotal:/ {printf "%.0f", $2 / 1048576}' /proc/meminfo) GiB memory"
   echo "- server: $(psql -X -At -d postgres -c 'SHOW server_version'), default settings (shared_buffers $(psql -X -At -d postgres -c 'SHOW shared_buffers'), fsync $(psql -X -At -d postgres -c 'SHOW fsync')), over a Unix socket"
-  echo "- pool_ext $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1), release build; client: bench/harness.rs (Rust, postgres crate)"
+  echo "- pool_ext $POOL_EXT_VERSION, release build; client: bench/harness.rs (Rust, postgres crate)"
   echo
 } >"$out.head"
 

@@ -11,6 +11,7 @@
 # test), smoke (the package check) or bench. Data lives in /var/tmp/pool_ext-NAME/data, the
 # socket in /var/tmp/pool_ext-NAME, the server log in /var/tmp/pool_ext-NAME/server.log.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 action=${1:?usage: cluster.sh start|stop|crash|env NAME}
 name=${2:?usage: cluster.sh start|stop|env NAME}
@@ -24,16 +25,9 @@ case "$name" in
   *) echo "cluster.sh: unknown cluster '$name' (demo, test, faults, upgrade, smoke or bench)" >&2; exit 2 ;;
 esac
 
-bindir=$(/usr/bin/pg_config --bindir)
+bindir=$PG_BINDIR
 base=/var/tmp/pool_ext-$name
 data=$base/data
-
-as_postgres() {
-  if [ "$(id -un)" = postgres ]; then "$@"
-  elif [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"
-  else sudo -u postgres "$@"
-  fi
-}
 
 running() { as_postgres "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; }
 
@@ -55,11 +49,7 @@ case "$action" in
     ;;
   start)
     if [ ! -f "$data/PG_VERSION" ]; then
-      if [ "$(id -u)" -eq 0 ]; then
-        mkdir -p "$base" && chown postgres:postgres "$base"
-      else
-        sudo install -d -o postgres -g postgres "$base"
-      fi
+      as_root install -d -o postgres -g postgres "$base"
       as_postgres "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
       # Socket only: nothing listens on TCP. Trust is for this local socket, owned by postgres.
       as_postgres tee -a "$data/postgresql.conf" >/dev/null <<CONF

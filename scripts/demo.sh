@@ -3,12 +3,11 @@
 # start a private cluster, and walk through a demo. Safe to run again: it reinstalls the
 # extension and reloads the demo data.
 set -euo pipefail
-export PATH="$HOME/.cargo/bin:$PATH"
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 
 bash scripts/setup.sh
 
-echo "[demo] building and installing pool_ext into $(/usr/bin/pg_config --pkglibdir)"
+echo "[demo] building and installing pool_ext into $("$PG_CONFIG" --pkglibdir)"
 bash scripts/install.sh
 
 bash scripts/cluster.sh start demo

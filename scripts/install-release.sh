@@ -9,8 +9,7 @@
 # under target/releases (in a shared one cargo may hand out another build's pool_ext.so: the
 # file name carries no version). The first build of a version takes a few minutes.
 set -euo pipefail
-export PATH="$HOME/.cargo/bin:$PATH"
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 root=$PWD
 
 version=${1:?usage: install-release.sh VERSION [--release]}
@@ -26,9 +25,7 @@ work=$root/target/releases
 src=$work/src-$version
 rm -rf "$src" && mkdir -p "$src"
 git archive "$commit" | tar -x -C "$src"
-sudo_flag=()
-[ "$(id -u)" -eq 0 ] || sudo_flag=(--sudo)
 log=$work/install-$version.log
 (cd "$src" && CARGO_TARGET_DIR=$work/target-$version \
-  cargo pgrx install --pg-config /usr/bin/pg_config "${sudo_flag[@]}" "$@" >"$log" 2>&1) ||
+  cargo pgrx install --pg-config "$PG_CONFIG" "${sudo_flag[@]}" "$@" >"$log" 2>&1) ||
   { tail -40 "$log"; echo "install-release.sh: building $version failed (log: $log)" >&2; exit 1; }

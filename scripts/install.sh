@@ -3,10 +3,7 @@
 # when not root. Extra arguments go to `cargo pgrx install` (e.g. --release, --features ...).
 # The build log is kept in /tmp/pool_ext-install.log and its end shown on failure.
 set -euo pipefail
-export PATH="$HOME/.cargo/bin:$PATH"
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 
-sudo_flag=()
-[ "$(id -u)" -eq 0 ] || sudo_flag=(--sudo)
-cargo pgrx install --pg-config /usr/bin/pg_config "${sudo_flag[@]}" "$@" >/tmp/pool_ext-install.log 2>&1 ||
+cargo pgrx install --pg-config "$PG_CONFIG" "${sudo_flag[@]}" "$@" >/tmp/pool_ext-install.log 2>&1 ||
   { tail -40 /tmp/pool_ext-install.log; exit 1; }

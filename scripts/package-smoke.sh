@@ -2,19 +2,18 @@
 # CI: build the package, remove every pool_ext file the source tree installed, install from the
 # package alone, and use it in a fresh cluster (port 55436): the operator's path, end to end.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 
 package=$(bash scripts/package.sh)
 echo "[smoke] package: $package ($(du -h "$package" | cut -f1))"
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-libdir=$(/usr/bin/pg_config --pkglibdir)
-extdir=$(/usr/bin/pg_config --sharedir)/extension
+libdir=$("$PG_CONFIG" --pkglibdir)
+extdir=$("$PG_CONFIG" --sharedir)/extension
 as_root rm -f "$libdir/pool_ext.so" "$extdir"/pool_ext.control "$extdir"/pool_ext--*.sql
 
 unpacked=$(mktemp -d)
 tar -C "$unpacked" -xzf "$package"
-as_root sh "$unpacked"/pool_ext-*/install.sh /usr/bin/pg_config
+as_root sh "$unpacked"/pool_ext-*/install.sh "$PG_CONFIG"
 
 bash scripts/cluster.sh start smoke
 trap 'bash scripts/cluster.sh stop smoke; rm -rf "$unpacked"' EXIT
@@ -28,9 +27,8 @@ SELECT inserted FROM import_phone_numbers('[{"vapi_phone_number_id": "smoke-1", 
 SELECT vapi_phone_number_id FROM assign_phone_number('Smoke Co', '00000000-0000-0000-0000-000000000001');
 SELECT force_release_phone_number('smoke-1', 'smoke test');
 SQL
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 installed=$(psql -X -At -d pool_smoke -c "SELECT extversion FROM pg_extension WHERE extname = 'pool_ext'")
-[ "$installed" = "$version" ] || { echo "[smoke] FAILED: extension version $installed, expected $version"; exit 1; }
+[ "$installed" = "$POOL_EXT_VERSION" ] || { echo "[smoke] FAILED: extension version $installed, expected $POOL_EXT_VERSION"; exit 1; }
 result=$(psql -X -At -d pool_smoke -c "SELECT count(*) FROM pool_ext.phone_number_ledger")
 [ "$result" = 2 ] || { echo "[smoke] FAILED: ledger has $result rows, expected 2"; exit 1; }
 echo "[smoke] installed from $package, created, assigned and released: ok"

@@ -4,25 +4,24 @@
 # holding the shared library, the control file, the SQL scripts and install.sh, which copies
 # them into any Postgres 15 given its pg_config. No Rust toolchain is needed where it installs.
 set -euo pipefail
-export PATH="$HOME/.cargo/bin:$PATH"
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 
 bash scripts/setup.sh >/dev/null
 
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
-name="pool_ext-${version}-pg15-$(uname -m)"
+name="pool_ext-${POOL_EXT_VERSION}-pg15-$(uname -m)"
 out="target/package"
 rm -rf "$out"
 echo "[package] cargo pgrx package (release build)" >&2
-cargo pgrx package --pg-config /usr/bin/pg_config --out-dir "$out" >/tmp/pool_ext-package.log 2>&1 ||
+cargo pgrx package --pg-config "$PG_CONFIG" --out-dir "$out" >/tmp/pool_ext-package.log 2>&1 ||
   { tail -40 /tmp/pool_ext-package.log; exit 1; }
 
 stage="target/$name"
 rm -rf "$stage"
 mkdir -p "$stage/lib" "$stage/extension"
-cp "$out$(/usr/bin/pg_config --pkglibdir)/pool_ext.so" "$stage/lib/"
-cp "$out$(/usr/bin/pg_config --sharedir)"/extension/pool_ext* "$stage/extension/"
+cp "$out$("$PG_CONFIG" --pkglibdir)/pool_ext.so" "$stage/lib/"
+cp "$out$("$PG_CONFIG" --sharedir)"/extension/pool_ext* "$stage/extension/"
 cp README.md CHANGELOG.md "$stage/"
+cp -r docs "$stage/"
 cat >"$stage/install.sh" <<'INSTALL'
 #!/bin/sh
 # Install pool_ext into a PostgreSQL 15 server: sh install.sh [path/to/pg_config]

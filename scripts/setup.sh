@@ -3,46 +3,39 @@
 # apt packages, cargo-pgrx (pinned), and `cargo pgrx init` against the system Postgres 15.
 # Every step checks first and skips what is already in place, so running it twice is cheap.
 set -euo pipefail
-export PATH="$HOME/.cargo/bin:$PATH"
+. "$(dirname "$0")/lib.sh"
 
 PGRX_VERSION=0.18.1
-PG_CONFIG=/usr/bin/pg_config
 APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-15-cron libclang-dev clang sudo)
-
-log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
-
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
-  log "installing apt packages: ${missing[*]}"
+  log setup "installing apt packages: ${missing[*]}"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 else
-  log "apt packages present"
+  log setup "apt packages present"
 fi
 
 # Debian's postgresql package starts a cluster on 5432; we never use it, and leave it alone.
 
 if cargo pgrx --version 2>/dev/null | grep -q "cargo-pgrx ${PGRX_VERSION}\$"; then
-  log "cargo-pgrx ${PGRX_VERSION} present"
+  log setup "cargo-pgrx ${PGRX_VERSION} present"
 else
-  log "installing cargo-pgrx ${PGRX_VERSION} (one-time, ~15 minutes on 2 cores)"
+  log setup "installing cargo-pgrx ${PGRX_VERSION} (one-time, ~15 minutes on 2 cores)"
   cargo install cargo-pgrx --version "${PGRX_VERSION}" --locked
 fi
 
 PGRX_HOME="${PGRX_HOME:-$HOME/.pgrx}"
 if grep -qs "^pg15 = \"${PG_CONFIG}\"" "${PGRX_HOME}/config.toml"; then
-  log "cargo pgrx already initialised for ${PG_CONFIG}"
+  log setup "cargo pgrx already initialised for ${PG_CONFIG}"
 else
-  log "cargo pgrx init --pg15 ${PG_CONFIG}"
+  log setup "cargo pgrx init --pg15 ${PG_CONFIG}"
   cargo pgrx init --pg15 "${PG_CONFIG}"
 fi
 
 # `cargo pgrx install` writes into the system Postgres directories; pgrx tests do too (as root via sudo).
-log "setup done"
+log setup "setup done"

@@ -1,35 +1,56 @@
 #!/usr/bin/env bash
-# README command 2: every test. Unit tests (plain Rust), in-database tests (#[pg_test], in the
-# cluster `cargo pgrx test` manages) and multi-session tests (tests/, in a private cluster
-# started by scripts/cluster.sh), then the upgrade test (scripts/upgrade-test.sh). Extra
-# arguments go to `cargo pgrx test` (e.g. a test name) and skip the upgrade test.
+# README command 2: every test, in tiers.
+#
+#   bash scripts/test.sh           # everything (CI runs this)
+#   bash scripts/test.sh --quick   # the quick tier only: a few minutes after a warm build
+#   bash scripts/test.sh NAME      # in-database and multi-session tests whose name holds NAME
+#
+# Quick tier: unit tests (plain Rust), pg_regress golden files (tests/regress) and isolation
+# specs (tests/isolation) against a private cluster, and the in-database tests (#[pg_test],
+# in the cluster `cargo pgrx test` manages).
+# Full run: also the multi-session tests (tests/*.rs: load, faults, backups, pg_cron, ...)
+# and the upgrade from every earlier release (scripts/upgrade-test.sh).
 set -euo pipefail
-export PATH="$HOME/.cargo/bin:$PATH"
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
+
+tier=full
+filter=()
+case "${1:-}" in
+  --quick) tier=quick ;;
+  "") ;;
+  -*) echo "test.sh: unknown option '$1' (--quick, or a test name)" >&2; exit 2 ;;
+  *) tier=named; filter=("$@") ;;
+esac
 
 bash scripts/setup.sh
 
 # cargo pgrx test runs Postgres as the postgres user; its data directory must belong to it.
 pgrx_data=/var/tmp/pool_ext-pgrx-test
-if [ "$(id -u)" -eq 0 ]; then
-  install -d -o postgres -g postgres "$pgrx_data"
-else
-  sudo install -d -o postgres -g postgres "$pgrx_data"
-fi
+as_root install -d -o postgres -g postgres "$pgrx_data"
 
-# Stop the private test cluster on the way out, pass or fail.
+# Stop the private test clusters on the way out, pass or fail.
 trap 'bash scripts/cluster.sh stop test; bash scripts/cluster.sh stop faults' EXIT
 
-# Install this build into the system Postgres 15 first: the tests/ binaries create the
-# extension from there, and `cargo pgrx test` installs only when an in-database test runs,
-# which a name filter may skip. Same features as the test build, so nothing compiles twice.
+# Install this build into the system Postgres 15 first: the golden-file suites and the tests/
+# binaries create the extension from there, and `cargo pgrx test` installs only when an
+# in-database test runs, which a name filter may skip. Same features as the test build, so
+# nothing compiles twice.
+log test "building and installing ($tier run)"
 bash scripts/install.sh --no-default-features --features "pg15 pg_test"
 
-# The private test clusters are stopped on the way out (trap above).
-cargo pgrx test pg15 --runas postgres --pgdata "$pgrx_data" "$@"
-
-# The upgrade from every earlier release (builds each from its commit): with a full run only,
-# not when a test name was given.
-if [ $# -eq 0 ]; then
-  bash scripts/upgrade-test.sh
+if [ "$tier" != named ]; then
+  bash scripts/regress.sh regress isolation
 fi
+
+case "$tier" in
+  # The library's tests (unit and in-database) are named module::...::name; the tests/
+  # binaries' are top-level names, so "::" selects the former.
+  quick) cargo pgrx test pg15 --runas postgres --pgdata "$pgrx_data" "::" ;;
+  named) cargo pgrx test pg15 --runas postgres --pgdata "$pgrx_data" "${filter[@]}" ;;
+  full)
+    cargo pgrx test pg15 --runas postgres --pgdata "$pgrx_data"
+    # The upgrade from every earlier release (builds each from its commit).
+    bash scripts/upgrade-test.sh
+    ;;
+esac
+log test "$tier run passed"

@@ -10,14 +10,12 @@
 #       privileges, dumped tables).
 # It leaves this tree's default build installed. Cluster: scripts/cluster.sh upgrade (55437).
 set -euo pipefail
-export PATH="$HOME/.cargo/bin:$PATH"
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 root=$PWD
-
 
 work=$root/target/upgrade-test
 mkdir -p "$work"
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+version=$POOL_EXT_VERSION
 log() { echo "[upgrade] $*"; }
 fail() { echo "[upgrade] FAILED: $*" >&2; exit 1; }
 

@@ -14,20 +14,18 @@
 use std::sync::OnceLock;
 
 use pgrx::datum::{DatumWithOid, Interval, TimestampWithTimeZone};
-use pgrx::pg_sys;
+use pgrx::pg_sys::{self, panic::ErrorReport};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use pgrx::PgSqlErrorCode;
 
 use crate::crm::{self, CrmTables};
-use crate::errors::{spi, PoolError};
+use crate::errors::PoolError;
 use crate::plans::{plan, plan_sql, Statement};
 use crate::rules::{
     alert_after_scan, alert_scan_size, area_prefix, claim_choices, low_water_mark, Alert, ChosenBy,
 };
 use crate::validation::{closest_name, optional_text, required, required_text};
-
-const FUNCTION: &str = "assign_phone_number";
 
 /// The first key of pool_ext's advisory locks: 'pool' in ASCII.
 const LOCK_SPACE: i32 = 1_886_351_212;
@@ -335,30 +333,32 @@ type AssignedRow = (
 /// and a low-water alert together.
 #[pg_extern(volatile, security_definer, parallel_unsafe)]
 #[search_path(pg_catalog, @extschema@, pg_temp)]
+#[allow(clippy::type_complexity)] // the result row's columns, named for SQL
 fn assign_phone_number(
     company: Option<&str>,
     lead: Option<pgrx::Uuid>,
     customer_phone: default!(Option<&str>, "NULL"),
-) -> TableIterator<
-    'static,
-    (
-        name!(vapi_phone_number_id, String),
-        name!(number, String),
-        name!(name, Option<String>),
-        name!(assigned_broker_company, String),
-        name!(assigned_at, TimestampWithTimeZone),
-        name!(release_at, TimestampWithTimeZone),
-        name!(area_code_matched, Option<bool>),
-        name!(chosen_by, String),
-    ),
+) -> Result<
+    TableIterator<
+        'static,
+        (
+            name!(vapi_phone_number_id, String),
+            name!(number, String),
+            name!(name, Option<String>),
+            name!(assigned_broker_company, String),
+            name!(assigned_at, TimestampWithTimeZone),
+            name!(release_at, TimestampWithTimeZone),
+            name!(area_code_matched, Option<bool>),
+            name!(chosen_by, String),
+        ),
+    >,
+    ErrorReport,
 > {
-    let result = (|| {
-        let company = required_text(company, "company")?;
-        let lead = required(lead, "lead")?;
-        let customer_phone = optional_text(customer_phone, "customer_phone", MAX_CUSTOMER_PHONE)?;
-        Spi::connect_mut(|client| assign(client, company, lead, customer_phone))
-    })();
-    TableIterator::once(result.unwrap_or_else(|e| e.raise(FUNCTION)))
+    let company = required_text(company, "company")?;
+    let lead = required(lead, "lead")?;
+    let customer_phone = optional_text(customer_phone, "customer_phone", MAX_CUSTOMER_PHONE)?;
+    let row = Spi::connect_mut(|client| assign(client, company, lead, customer_phone))?;
+    Ok(TableIterator::once(row))
 }
 
 /// Longer than any phone number however it is written; keeps junk out of the CRM.
@@ -379,42 +379,42 @@ struct Standing {
     previous_number: Option<String>,
 }
 
-fn lookup(client: &mut SpiClient<'_>, company: &str, lead: pgrx::Uuid) -> Standing {
+fn lookup(
+    client: &mut SpiClient<'_>,
+    company: &str,
+    lead: pgrx::Uuid,
+) -> Result<Standing, PoolError> {
     let args: [DatumWithOid; 2] = [company.into(), lead.into()];
-    let table = spi(
-        client.update(&*plan(client, &LOOKUP), None, &args),
-        FUNCTION,
-    );
+    let table = client.update(&*plan(client, &LOOKUP)?, None, &args)?;
     let row = table.first();
-    let text = |i| spi(row.get::<String>(i), FUNCTION);
-    let low_water_count = spi(row.get::<i32>(6), FUNCTION).map(i64::from);
-    let low_water_share = spi(row.get::<f64>(7), FUNCTION);
-    let active = spi(row.get::<i64>(9), FUNCTION);
-    let retention = spi(row.get::<Interval>(1), FUNCTION).expect("a policy retention");
-    let rest_cutoff = spi(row.get::<TimestampWithTimeZone>(2), FUNCTION).expect("a cutoff");
-    let daily_cap = spi(row.get::<i32>(3), FUNCTION);
-    let day_start = spi(row.get::<TimestampWithTimeZone>(4), FUNCTION);
-    let local_presence = spi(row.get::<bool>(5), FUNCTION).unwrap_or(true);
-    let alerted = spi(row.get::<bool>(8), FUNCTION).unwrap_or(false);
-    let crm = text(10)
-        .zip(text(11))
+    let text = |i| row.get::<String>(i);
+    let low_water_count = row.get::<i32>(6)?.map(i64::from);
+    let low_water_share = row.get::<f64>(7)?;
+    let active = row.get::<i64>(9)?;
+    let retention = row.get::<Interval>(1)?.expect("a policy retention");
+    let rest_cutoff = row.get::<TimestampWithTimeZone>(2)?.expect("a cutoff");
+    let daily_cap = row.get::<i32>(3)?;
+    let day_start = row.get::<TimestampWithTimeZone>(4)?;
+    let local_presence = row.get::<bool>(5)?.unwrap_or(true);
+    let alerted = row.get::<bool>(8)?.unwrap_or(false);
+    let crm = text(10)?
+        .zip(text(11)?)
         .map(|(leads, interactions)| CrmTables {
             leads,
             interactions,
         });
-    let (current_hold, previous_number) = (text(12), text(13));
-    drop(row);
+    let (current_hold, previous_number) = (text(12)?, text(13)?);
     // A company missing from company_pool_sizes: counted here (the table's rows borrow the
     // client, hence after them).
-    let active = active.unwrap_or_else(|| {
-        let args: [DatumWithOid; 1] = [company.into()];
-        let counted = spi(
-            client.update(&*plan(client, &COUNT_ACTIVE), None, &args),
-            FUNCTION,
-        );
-        spi(counted.first().get::<i64>(1), FUNCTION).unwrap_or(0)
-    });
-    Standing {
+    let active = match active {
+        Some(active) => active,
+        None => {
+            let args: [DatumWithOid; 1] = [company.into()];
+            let counted = client.update(&*plan(client, &COUNT_ACTIVE)?, None, &args)?;
+            counted.first().get::<i64>(1)?.unwrap_or(0)
+        }
+    };
+    Ok(Standing {
         retention,
         rest_cutoff,
         daily_cap,
@@ -426,7 +426,7 @@ fn lookup(client: &mut SpiClient<'_>, company: &str, lead: pgrx::Uuid) -> Standi
         crm,
         current_hold,
         previous_number,
-    }
+    })
 }
 
 fn assign(
@@ -436,7 +436,7 @@ fn assign(
     customer_phone: Option<&str>,
 ) -> Result<AssignedRow, PoolError> {
     lock_lead(company, lead);
-    let standing = lookup(client, company, lead);
+    let standing = lookup(client, company, lead)?;
     let area = customer_phone
         .filter(|_| standing.local_presence)
         .and_then(area_prefix);
@@ -444,7 +444,7 @@ fn assign(
 
     if let Some(id) = &standing.current_hold {
         if let Some((number, name, assigned_at, release_at)) =
-            renew(client, company, lead, &standing, id)
+            renew(client, company, lead, &standing, id)?
         {
             let matched = matched(&number);
             return Ok((
@@ -468,7 +468,7 @@ fn assign(
             ChosenBy::AreaCode => area.as_deref(),
             _ => None,
         };
-        let Some(claimed) = claim(client, company, lead, &standing, choice, key) else {
+        let Some(claimed) = claim(client, company, lead, &standing, choice, key)? else {
             continue;
         };
         if let Some(tables) = &standing.crm {
@@ -483,7 +483,7 @@ fn assign(
             crm::track(client, tables, &assignment)?;
         }
         if !snapshot_per_transaction() {
-            update_low_water_alert(client, company, &standing, &claimed);
+            update_low_water_alert(client, company, &standing, &claimed)?;
         }
         let matched = matched(&claimed.number);
         return Ok((
@@ -497,37 +497,45 @@ fn assign(
             choice.as_str().to_string(),
         ));
     }
-    Err(nothing_to_give(client, company))
+    Err(nothing_to_give(client, company)?)
 }
 
-/// (number, name, assigned_at, release_at) of the renewed hold; None when it is gone.
+/// The renewed hold: (number, name, assigned_at, release_at).
+type Renewed = (
+    String,
+    Option<String>,
+    TimestampWithTimeZone,
+    TimestampWithTimeZone,
+);
+
+/// The lead's hold `id`, renewed; None when it is gone.
 fn renew(
     client: &mut SpiClient<'_>,
     company: &str,
     lead: pgrx::Uuid,
     standing: &Standing,
     id: &str,
-) -> Option<(
-    String,
-    Option<String>,
-    TimestampWithTimeZone,
-    TimestampWithTimeZone,
-)> {
+) -> Result<Option<Renewed>, PoolError> {
     let args: [DatumWithOid; 4] = [
         company.into(),
         lead.into(),
         standing.retention.into(),
         id.into(),
     ];
-    let table = spi(client.update(&*plan(client, &RENEW), None, &args), FUNCTION);
-    let row = table.into_iter().next()?;
-    let time = |i| spi(row.get::<TimestampWithTimeZone>(i), FUNCTION).expect("a hold's times");
-    Some((
-        spi(row.get::<String>(1), FUNCTION).expect("NOT NULL"),
-        spi(row.get::<String>(2), FUNCTION),
-        time(3),
-        time(4),
-    ))
+    let table = client.update(&*plan(client, &RENEW)?, None, &args)?;
+    let Some(row) = table.into_iter().next() else {
+        return Ok(None);
+    };
+    let time = |i| {
+        row.get::<TimestampWithTimeZone>(i)
+            .map(|t| t.expect("a hold's times"))
+    };
+    Ok(Some((
+        row.get::<String>(1)?.expect("NOT NULL"),
+        row.get::<String>(2)?,
+        time(3)?,
+        time(4)?,
+    )))
 }
 
 struct Claimed {
@@ -548,7 +556,7 @@ fn claim(
     standing: &Standing,
     choice: ChosenBy,
     key: Option<&str>,
-) -> Option<Claimed> {
+) -> Result<Option<Claimed>, PoolError> {
     let args: [DatumWithOid; 8] = [
         company.into(),
         lead.into(),
@@ -563,32 +571,37 @@ fn claim(
         client,
         claim_sql(choice, standing.daily_cap.is_some()),
         CLAIM_ARGS,
-    );
+    )?;
     // The unique index on the holder refuses a second hold of the lead at this company. Under
     // READ COMMITTED the per-lead lock means this cannot happen; a REPEATABLE READ or
     // SERIALIZABLE caller whose snapshot predates another call's hold for the same lead gets a
     // retryable serialization failure instead of a unique violation.
     let table = PgTryBuilder::new(std::panic::AssertUnwindSafe(|| {
-        spi(client.update(&*statement, None, &args), FUNCTION)
+        client.update(&*statement, None, &args)
     }))
     .catch_when(PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION, |_| {
         PoolError::LeadHoldTaken {
             company: company.to_string(),
             lead: lead.to_string(),
         }
-        .raise(FUNCTION)
+        .raise()
     })
-    .execute();
-    let row = table.into_iter().next()?;
-    let time = |i| spi(row.get::<TimestampWithTimeZone>(i), FUNCTION).expect("set by the claim");
-    Some(Claimed {
-        id: spi(row.get::<String>(1), FUNCTION).expect("NOT NULL"),
-        number: spi(row.get::<String>(2), FUNCTION).expect("NOT NULL"),
-        name: spi(row.get::<String>(3), FUNCTION),
-        assigned_at: time(4),
-        release_at: time(5),
-        enough_left: spi(row.get::<bool>(6), FUNCTION).unwrap_or(false),
-    })
+    .execute()?;
+    let Some(row) = table.into_iter().next() else {
+        return Ok(None);
+    };
+    let time = |i| {
+        row.get::<TimestampWithTimeZone>(i)
+            .map(|t| t.expect("set by the claim"))
+    };
+    Ok(Some(Claimed {
+        id: row.get::<String>(1)?.expect("NOT NULL"),
+        number: row.get::<String>(2)?.expect("NOT NULL"),
+        name: row.get::<String>(3)?,
+        assigned_at: time(4)?,
+        release_at: time(5)?,
+        enough_left: row.get::<bool>(6)?.unwrap_or(false),
+    }))
 }
 
 /// REPEATABLE READ and SERIALIZABLE keep one snapshot for the whole transaction. There, the
@@ -607,15 +620,15 @@ fn update_low_water_alert(
     company: &str,
     standing: &Standing,
     claimed: &Claimed,
-) {
+) -> Result<(), PoolError> {
     let scan = alert_scan_size(standing.mark);
     let left = match (claimed.enough_left, standing.alerted) {
         (true, _) => scan,
         // Fewer than the scan left means at or under the mark: with the alert out already,
         // nothing changes and nothing needs counting.
-        (false, true) => return,
+        (false, true) => return Ok(()),
         // Being raised: how many exactly, for the payload.
-        (false, false) => count_free(client, company, standing, &claimed.id, scan),
+        (false, false) => count_free(client, company, standing, &claimed.id, scan)?,
     };
     match alert_after_scan(left, standing.mark, standing.alerted) {
         Alert::Keep => {}
@@ -626,19 +639,14 @@ fn update_low_water_alert(
                 standing.active.into(),
                 standing.mark.into(),
             ];
-            spi(
-                client.update(&*plan(client, &RAISE_ALERT), None, &args),
-                FUNCTION,
-            );
+            client.update(&*plan(client, &RAISE_ALERT)?, None, &args)?;
         }
         Alert::Rearm => {
             let args: [DatumWithOid; 1] = [company.into()];
-            spi(
-                client.update(&*plan(client, &REARM_ALERT), None, &args),
-                FUNCTION,
-            );
+            client.update(&*plan(client, &REARM_ALERT)?, None, &args)?;
         }
     }
+    Ok(())
 }
 
 /// COUNT_FREE: the assignable numbers left beside `claimed`, at most `most`.
@@ -648,7 +656,7 @@ fn count_free(
     standing: &Standing,
     claimed: &str,
     most: i64,
-) -> i64 {
+) -> Result<i64, PoolError> {
     let args: [DatumWithOid; 8] = [
         company.into(),
         Option::<pgrx::Uuid>::None.into(),
@@ -659,49 +667,41 @@ fn count_free(
         most.into(),
         claimed.into(),
     ];
-    let table = spi(
-        client.update(
-            &*plan_sql(
-                client,
-                &texts().count_free[usize::from(standing.daily_cap.is_some())],
-                CLAIM_ARGS,
-            ),
-            None,
-            &args,
-        ),
-        FUNCTION,
-    );
-    spi(table.first().get::<i64>(1), FUNCTION).unwrap_or(0)
+    let statement = plan_sql(
+        client,
+        &texts().count_free[usize::from(standing.daily_cap.is_some())],
+        CLAIM_ARGS,
+    )?;
+    let table = client.update(&*statement, None, &args)?;
+    Ok(table.first().get::<i64>(1)?.unwrap_or(0))
 }
 
 /// No claim found a number: the pool is exhausted (with its counts), or the company has no
-/// numbers at all, a configuration mistake named with the closest company.
-fn nothing_to_give(client: &mut SpiClient<'_>, company: &str) -> PoolError {
+/// numbers at all, a configuration mistake named with the closest company. Ok holds the error
+/// for the caller; Err, a failure finding out.
+fn nothing_to_give(client: &mut SpiClient<'_>, company: &str) -> Result<PoolError, PoolError> {
     let args: [DatumWithOid; 1] = [company.into()];
-    let table = spi(
-        client.update(&*plan(client, &EXHAUSTED), None, &args),
-        FUNCTION,
-    );
+    let table = client.update(&*plan(client, &EXHAUSTED)?, None, &args)?;
     if let Some(row) = table.into_iter().next() {
-        let count = |i| spi(row.get::<i64>(i), FUNCTION).unwrap_or(0);
-        return PoolError::PoolExhausted {
+        let count = |i| row.get::<i64>(i).map(|n| n.unwrap_or(0));
+        return Ok(PoolError::PoolExhausted {
             company: company.to_string(),
-            assigned: count(1),
-            inactive: count(2),
-            resting: count(3),
-            at_cap: count(4),
-            total: count(5),
-        };
+            assigned: count(1)?,
+            inactive: count(2)?,
+            resting: count(3)?,
+            at_cap: count(4)?,
+            total: count(5)?,
+        });
     }
-    let names = spi(client.update(COMPANIES, None, &[]), FUNCTION)
-        .into_iter()
-        .filter_map(|row| spi(row.get::<String>(1), FUNCTION))
-        .collect::<Vec<_>>();
+    let mut names = Vec::new();
+    for row in client.update(COMPANIES, None, &[])? {
+        names.extend(row.get::<String>(1)?);
+    }
     let closest = closest_name(company, names.iter().map(String::as_str));
-    PoolError::UnknownCompany {
+    Ok(PoolError::UnknownCompany {
         company: company.to_string(),
         closest,
-    }
+    })
 }
 
 #[cfg(test)]

@@ -2,12 +2,12 @@
 //! the number, and an interaction row records it, in the assignment's transaction.
 
 use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
-use pgrx::pg_sys;
+use pgrx::pg_sys::{self, panic::ErrorReport};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use pgrx::PgRelation;
 
-use crate::errors::{spi, PoolError};
+use crate::errors::PoolError;
 use crate::plans::{plan, plan_sql, Statement};
 
 /// The columns each CRM table needs, and the types accepted for each (values are written
@@ -59,28 +59,22 @@ fn check_table(
     required: &[(&str, &[&str])],
 ) -> Result<String, PoolError> {
     let args: [DatumWithOid; 1] = [table.into()];
-    let name = spi(
-        client.update("SELECT $1::regclass::text", Some(1), &args),
-        "register_crm_tables",
-    )
-    .first()
-    .get_one::<String>();
-    let name = spi(name, "register_crm_tables").unwrap_or_default();
-    let actual: Vec<(String, String)> = spi(
-        client.update(
-            "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute
-             WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped",
-            None,
-            &args,
-        ),
-        "register_crm_tables",
-    )
-    .into_iter()
-    .map(|row| {
-        let column = |i| spi(row.get::<String>(i), "register_crm_tables").unwrap_or_default();
-        (column(1), column(2))
-    })
-    .collect();
+    let name = client
+        .update("SELECT $1::regclass::text", Some(1), &args)?
+        .first()
+        .get_one::<String>()?
+        .unwrap_or_default();
+    let mut actual: Vec<(String, String)> = Vec::new();
+    let columns = client.update(
+        "SELECT attname::text, format_type(atttypid, atttypmod) FROM pg_attribute
+         WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped",
+        None,
+        &args,
+    )?;
+    for row in columns {
+        let column = |i| row.get::<String>(i).map(Option::unwrap_or_default);
+        actual.push((column(1)?, column(2)?));
+    }
     let missing = column_problems(required, &actual);
     if missing.is_empty() {
         Ok(name)
@@ -98,49 +92,46 @@ fn check_table(
 /// register. pool_ext never creates, alters or drops these tables.
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, @extschema@, pg_temp)]
-fn register_crm_tables(leads: Option<PgRelation>, interactions: Option<PgRelation>) -> String {
-    const FUNCTION: &str = "register_crm_tables";
-    let result = (|| {
-        let leads = leads
-            .ok_or(PoolError::NullArgument { argument: "leads" })?
-            .oid();
-        let interactions = interactions
-            .ok_or(PoolError::NullArgument {
-                argument: "interactions",
-            })?
-            .oid();
-        Spi::connect_mut(|client| {
-            let leads_name = check_table(client, leads, LEADS_COLUMNS)?;
-            let interactions_name = check_table(client, interactions, INTERACTIONS_COLUMNS)?;
-            let args: [DatumWithOid; 2] = [leads.into(), interactions.into()];
-            spi(
-                client.update(
+fn register_crm_tables(
+    leads: Option<PgRelation>,
+    interactions: Option<PgRelation>,
+) -> Result<String, ErrorReport> {
+    let leads = leads
+        .ok_or(PoolError::NullArgument { argument: "leads" })?
+        .oid();
+    let interactions = interactions
+        .ok_or(PoolError::NullArgument {
+            argument: "interactions",
+        })?
+        .oid();
+    let registered = Spi::connect_mut(|client| -> Result<String, PoolError> {
+        let leads_name = check_table(client, leads, LEADS_COLUMNS)?;
+        let interactions_name = check_table(client, interactions, INTERACTIONS_COLUMNS)?;
+        let args: [DatumWithOid; 2] = [leads.into(), interactions.into()];
+
+        client.update(
                     "INSERT INTO crm_tables (leads, interactions) VALUES ($1, $2)
                      ON CONFLICT (singleton) DO UPDATE
                      SET leads = EXCLUDED.leads, interactions = EXCLUDED.interactions, registered_at = now()",
                     None,
                     &args,
-                ),
-                FUNCTION,
-            );
-            check_owners(client, FUNCTION)?;
-            Ok(format!("assign_phone_number now also updates {leads_name} and inserts into {interactions_name}"))
-        })
-    })();
-    result.unwrap_or_else(|e: PoolError| e.raise(FUNCTION))
+                )?;
+        check_owners(client)?;
+        Ok(format!("assign_phone_number now also updates {leads_name} and inserts into {interactions_name}"))
+    })?;
+    Ok(registered)
 }
 
 /// Stop tracking assignments in the CRM tables. Returns false when none were registered.
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, @extschema@, pg_temp)]
-fn unregister_crm_tables() -> bool {
-    Spi::connect_mut(|client| {
-        !spi(
-            client.update("DELETE FROM crm_tables", None, &[]),
-            "unregister_crm_tables",
-        )
-        .is_empty()
-    })
+fn unregister_crm_tables() -> Result<bool, ErrorReport> {
+    let deleted = Spi::connect_mut(|client| -> Result<bool, PoolError> {
+        Ok(!client
+            .update("DELETE FROM crm_tables", None, &[])?
+            .is_empty())
+    })?;
+    Ok(deleted)
 }
 
 /// The registered tables, as names quoted for SQL.
@@ -176,16 +167,16 @@ LEFT JOIN LATERAL (
 
 /// Both tables must still exist and belong to superusers: pool_ext writes to them as its
 /// owner, a superuser, and any trigger, default or policy on them runs with those rights.
-fn check_owners(client: &mut SpiClient<'_>, function: &'static str) -> Result<(), PoolError> {
-    let rows = spi(client.update(&*plan(client, &OWNERS), None, &[]), function);
+fn check_owners(client: &mut SpiClient<'_>) -> Result<(), PoolError> {
+    let rows = client.update(&*plan(client, &OWNERS)?, None, &[])?;
     for row in rows {
-        match spi(row.get::<bool>(3), function) {
+        match row.get::<bool>(3)? {
             None => return Err(PoolError::CrmTableDropped),
             Some(true) => {}
             Some(false) => {
                 return Err(PoolError::CrmOwnerNotSuperuser {
-                    table: spi(row.get::<String>(1), function).unwrap_or_default(),
-                    owner: spi(row.get::<String>(2), function).unwrap_or_default(),
+                    table: row.get::<String>(1)?.unwrap_or_default(),
+                    owner: row.get::<String>(2)?.unwrap_or_default(),
                 })
             }
         }
@@ -199,8 +190,7 @@ pub fn track(
     tables: &CrmTables,
     a: &Assignment<'_>,
 ) -> Result<(), PoolError> {
-    const FUNCTION: &str = "assign_phone_number";
-    check_owners(client, FUNCTION)?;
+    check_owners(client)?;
     let update_lead = format!(
         "UPDATE {} SET assigned_phone_number_id = $2, phone_assigned_at = $3 WHERE id = $1",
         tables.leads
@@ -211,10 +201,7 @@ pub fn track(
         a.assigned_at.into(),
     ];
     let types = [pg_sys::UUIDOID, pg_sys::TEXTOID, pg_sys::TIMESTAMPTZOID];
-    let updated = spi(
-        client.update(&*plan_sql(client, &update_lead, &types), None, &args),
-        FUNCTION,
-    );
+    let updated = client.update(&*plan_sql(client, &update_lead, &types)?, None, &args)?;
     if updated.is_empty() {
         return Err(PoolError::CrmLeadMissing {
             table: tables.leads.clone(),
@@ -245,10 +232,11 @@ pub fn track(
         pg_sys::TEXTOID,
         pg_sys::TIMESTAMPTZOID,
     ];
-    spi(
-        client.update(&*plan_sql(client, &insert_interaction, &types), None, &args),
-        FUNCTION,
-    );
+    client.update(
+        &*plan_sql(client, &insert_interaction, &types)?,
+        None,
+        &args,
+    )?;
     Ok(())
 }
 

@@ -1,11 +1,21 @@
 //! Every error a caller can see: a SQLSTATE, a message that says what went wrong, and a hint
-//! that says what to do. Built as plain values (testable without Postgres) and raised at the edge.
+//! that says what to do. Built as plain values (testable without Postgres) and raised at the
+//! edge: an API function returns `Result<_, ErrorReport>`, and pgrx raises the report with its
+//! SQLSTATE, detail and hint. This module is the bottom layer: it imports nothing of the crate.
 
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
 
-use crate::holds::Outcome;
-use crate::validation::shorten;
+/// A value quoted in an error message, cut short so a 10 KB argument does not flood the
+/// caller's screen and the server log.
+pub fn shorten(value: &str) -> String {
+    const MAX: usize = 40;
+    if value.chars().count() <= MAX {
+        value.to_string()
+    } else {
+        format!("{}...", value.chars().take(MAX).collect::<String>())
+    }
+}
 
 /// 'a', 'b', 'c'
 fn quoted_list(items: &[String]) -> String {
@@ -46,8 +56,8 @@ pub enum PoolError {
     TooLong { argument: &'static str, max: usize },
     /// A batch size or row limit that is not a positive number.
     NonPositiveLimit { argument: &'static str, value: i64 },
-    /// `record_call_outcome` got an outcome it does not know.
-    UnknownOutcome { given: String },
+    /// `record_call_outcome` got an outcome it does not know; `valid` lists the known ones.
+    UnknownOutcome { given: String, valid: String },
     /// An appointment time passed with an outcome other than booked.
     AppointmentNotExpected { outcome: &'static str },
     /// A booked appointment at or before now.
@@ -99,6 +109,23 @@ pub enum PoolError {
     /// A CRM table is owned by a role that is not a superuser: pool_ext writes to it with the
     /// extension owner's (superuser) rights, so its owner could run code with those rights.
     CrmOwnerNotSuperuser { table: String, owner: String },
+    /// A pgrx-level SPI failure (such as a column read as the wrong type): a bug in pool_ext,
+    /// not a mistake of the caller. Postgres' own errors inside SPI are raised by Postgres.
+    Internal { problem: String },
+}
+
+impl From<pgrx::spi::Error> for PoolError {
+    fn from(e: pgrx::spi::Error) -> Self {
+        PoolError::Internal {
+            problem: e.to_string(),
+        }
+    }
+}
+
+impl From<PoolError> for ErrorReport {
+    fn from(e: PoolError) -> Self {
+        e.report()
+    }
 }
 
 impl PoolError {
@@ -129,6 +156,7 @@ impl PoolError {
             PoolError::CrmLeadMissing { .. } => ERRCODE_FOREIGN_KEY_VIOLATION, // 23503
             PoolError::CrmTableDropped => ERRCODE_UNDEFINED_TABLE,             // 42P01
             PoolError::CrmOwnerNotSuperuser { .. } => ERRCODE_INSUFFICIENT_PRIVILEGE, // 42501
+            PoolError::Internal { .. } => ERRCODE_INTERNAL_ERROR,              // XX000
         }
     }
 
@@ -158,10 +186,9 @@ impl PoolError {
             PoolError::TooLong { argument, max } => {
                 format!("{argument} must be at most {max} characters")
             }
-            PoolError::UnknownOutcome { given } => format!(
-                "Unknown call outcome '{}'; valid outcomes are {}",
+            PoolError::UnknownOutcome { given, valid } => format!(
+                "Unknown call outcome '{}'; valid outcomes are {valid}",
                 shorten(given),
-                Outcome::valid_list()
             ),
             PoolError::AppointmentNotExpected { outcome } => {
                 format!("appointment_at applies only to the outcome 'booked', not '{outcome}'")
@@ -222,6 +249,7 @@ impl PoolError {
             PoolError::CrmOwnerNotSuperuser { table, owner } => {
                 format!("CRM table {table} is owned by {owner}, which is not a superuser")
             }
+            PoolError::Internal { problem } => format!("pool_ext internal SPI error: {problem}"),
         }
     }
 
@@ -287,9 +315,7 @@ impl PoolError {
             ),
             PoolError::NonPositiveLimit { .. } => Some("Pass a number of 1 or more.".into()),
             PoolError::TooLong { argument, .. } => Some(format!("Pass a shorter {argument}.")),
-            PoolError::UnknownOutcome { .. } => {
-                Some(format!("Pass one of: {}.", Outcome::valid_list()))
-            }
+            PoolError::UnknownOutcome { valid, .. } => Some(format!("Pass one of: {valid}.")),
             PoolError::AppointmentNotExpected { .. } => {
                 Some("Leave appointment_at NULL, or record the outcome 'booked'.".into())
             }
@@ -310,7 +336,7 @@ impl PoolError {
                 Some("Pass an interval such as '18 hours' or '2 days'.".into())
             }
             PoolError::InvalidRule { .. } => Some(
-                "Nothing was changed. See the README, \"set_pool_rules\", for each rule's range; \
+                "Nothing was changed. See docs/reference.md, \"set_pool_rules\", for each rule's range; \
                  NULL keeps a rule as it is."
                     .into(),
             ),
@@ -347,36 +373,28 @@ impl PoolError {
                  (ALTER TABLE ... OWNER TO ...), or do not register them."
                     .into(),
             ),
+            PoolError::Internal { .. } => None,
         }
     }
 
-    /// Raise this error in Postgres: aborts the statement and the caller's transaction.
-    #[track_caller]
-    pub fn raise(self, function: &'static str) -> ! {
-        let mut report = ErrorReport::new(self.sqlstate(), self.message(), function);
+    /// The report Postgres raises: SQLSTATE, message, detail and hint.
+    pub fn report(&self) -> ErrorReport {
+        let mut report = ErrorReport::new(self.sqlstate(), self.message(), "pool_ext");
         if let Some(detail) = self.detail() {
             report = report.set_detail(detail);
         }
         if let Some(hint) = self.hint() {
             report = report.set_hint(hint);
         }
-        report.report(PgLogLevel::ERROR);
+        report
+    }
+
+    /// Raise this error in Postgres at once, where no `Result` can carry it (inside a
+    /// PgTryBuilder handler): aborts the statement and the caller's transaction.
+    pub fn raise(self) -> ! {
+        self.report().report(PgLogLevel::ERROR);
         unreachable!("ereport(ERROR) does not return")
     }
-}
-
-/// Unwrap the result of an SPI call. SPI reports Postgres errors by raising them itself; what
-/// remains here are pgrx-level failures, which are bugs, so they surface as internal errors.
-pub fn spi<T>(result: pgrx::spi::SpiResult<T>, function: &'static str) -> T {
-    result.unwrap_or_else(|e| {
-        ErrorReport::new(
-            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-            format!("pool_ext internal SPI error: {e}"),
-            function,
-        )
-        .report(PgLogLevel::ERROR);
-        unreachable!("ereport(ERROR) does not return")
-    })
 }
 
 #[cfg(test)]

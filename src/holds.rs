@@ -94,6 +94,7 @@ impl FromStr for Outcome {
             .find(|o| o.as_str() == s)
             .ok_or_else(|| PoolError::UnknownOutcome {
                 given: s.to_string(),
+                valid: Outcome::valid_list(),
             })
     }
 }
@@ -197,7 +198,10 @@ mod tests {
         for bad in ["Booked", "no answer", "", " booked", "voicemail"] {
             assert_eq!(
                 bad.parse::<Outcome>(),
-                Err(PoolError::UnknownOutcome { given: bad.into() })
+                Err(PoolError::UnknownOutcome {
+                    given: bad.into(),
+                    valid: Outcome::valid_list()
+                })
             );
         }
         assert_eq!(

@@ -2,11 +2,11 @@
 //! operators release one by hand, and per-company policy sets the defaults.
 
 use pgrx::datum::{DatumWithOid, Interval, TimestampWithTimeZone};
-use pgrx::pg_sys;
+use pgrx::pg_sys::{self, panic::ErrorReport};
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
-use crate::errors::{spi, PoolError};
+use crate::errors::PoolError;
 use crate::holds::{
     check_appointment, hold_after_outcome, next_batch_size, valid_policy_hold, HoldChange,
     HoldFacts, Outcome,
@@ -14,8 +14,6 @@ use crate::holds::{
 use crate::plans::{plan, Statement};
 use crate::rules::PoolRules;
 use crate::validation::{closest_name, positive, required, required_text};
-
-const FUNCTION: &str = "release_expired_phone_numbers";
 
 /// Release up to $1 expired holds, oldest first, with a ledger row each. Rows locked by an
 /// in-flight transaction (an assignment, an outcome being recorded) are skipped, never waited
@@ -53,30 +51,29 @@ SELECT count(*) FROM logged",
 /// `max_rows` caps the number released by this call (NULL: no cap).
 #[pg_extern(volatile, security_definer, parallel_unsafe)]
 #[search_path(pg_catalog, @extschema@, pg_temp)]
-fn release_expired_phone_numbers(max_rows: default!(Option<i64>, "NULL")) -> i64 {
+fn release_expired_phone_numbers(
+    max_rows: default!(Option<i64>, "NULL"),
+) -> Result<i64, ErrorReport> {
     if let Some(limit) = max_rows {
-        if let Err(e) = positive(limit, "max_rows") {
-            e.raise(FUNCTION);
-        }
+        positive(limit, "max_rows")?;
     }
     let mut released = 0_i64;
-    Spi::connect_mut(|client| {
+    Spi::connect_mut(|client| -> Result<(), PoolError> {
         while let Some(batch) = next_batch_size(max_rows.map(|cap| cap - released)) {
             let args: [DatumWithOid; 1] = [batch.into()];
-            let count = spi(
-                client
-                    .update(&*plan(client, &RELEASE_BATCH), Some(1), &args)
-                    .and_then(|t| t.first().get_one::<i64>()),
-                FUNCTION,
-            )
-            .unwrap_or(0);
+            let count = client
+                .update(&*plan(client, &RELEASE_BATCH)?, Some(1), &args)?
+                .first()
+                .get_one::<i64>()?
+                .unwrap_or(0);
             released += count;
             if count < batch {
                 break; // nothing more expired, or the rest is locked by others
             }
         }
-    });
-    released
+        Ok(())
+    })?;
+    Ok(released)
 }
 
 pgrx::extension_sql!(
@@ -135,12 +132,10 @@ fn release_one(
     lead: pgrx::Uuid,
     reason: &str,
     outcome: Option<&str>,
-) {
+) -> Result<(), PoolError> {
     let args: [DatumWithOid; 4] = [id.into(), lead.into(), reason.into(), outcome.into()];
-    spi(
-        client.update(&*plan(client, &RELEASE_ONE), None, &args),
-        "release",
-    );
+    client.update(&*plan(client, &RELEASE_ONE)?, None, &args)?;
+    Ok(())
 }
 
 /// Lock one number (waiting for an in-flight transaction: this is an operator's deliberate
@@ -154,13 +149,10 @@ const LOCK_NUMBER: Statement = Statement {
 /// The holder of a number after locking it; an unknown id is an error.
 pub fn lock_number(client: &mut SpiClient<'_>, id: &str) -> Result<Option<pgrx::Uuid>, PoolError> {
     let args: [DatumWithOid; 1] = [id.into()];
-    let rows = spi(
-        client.update(&*plan(client, &LOCK_NUMBER), None, &args),
-        "lock_number",
-    );
+    let rows = client.update(&*plan(client, &LOCK_NUMBER)?, None, &args)?;
     match rows.into_iter().next() {
         None => Err(PoolError::UnknownNumber { id: id.to_string() }),
-        Some(row) => Ok(spi(row.get::<pgrx::Uuid>(1), "lock_number")),
+        Some(row) => Ok(row.get::<pgrx::Uuid>(1)?),
     }
 }
 
@@ -197,25 +189,19 @@ SELECT (SELECT count(*) FROM target), (SELECT count(*) FROM released)",
 fn force_release_phone_number(
     vapi_phone_number_id: Option<&str>,
     reason: default!(Option<&str>, "'manual'"),
-) -> bool {
-    const FUNCTION: &str = "force_release_phone_number";
-    let result = (|| {
-        let id = required_text(vapi_phone_number_id, "vapi_phone_number_id")?;
-        let reason = required_text(reason, "reason")?;
-        Spi::connect_mut(|client| {
-            let args: [DatumWithOid; 2] = [id.into(), reason.into()];
-            let counts = spi(
-                client.update(&*plan(client, &FORCE_RELEASE), Some(1), &args),
-                FUNCTION,
-            );
-            let (found, released) = spi(counts.first().get_two::<i64, i64>(), FUNCTION);
-            match (found.unwrap_or(0), released.unwrap_or(0)) {
-                (0, _) => Err(PoolError::UnknownNumber { id: id.to_string() }),
-                (_, released) => Ok(released > 0),
-            }
-        })
-    })();
-    result.unwrap_or_else(|e: PoolError| e.raise(FUNCTION))
+) -> Result<bool, ErrorReport> {
+    let id = required_text(vapi_phone_number_id, "vapi_phone_number_id")?;
+    let reason = required_text(reason, "reason")?;
+    let released = Spi::connect_mut(|client| {
+        let args: [DatumWithOid; 2] = [id.into(), reason.into()];
+        let counts = client.update(&*plan(client, &FORCE_RELEASE)?, Some(1), &args)?;
+        let (found, released) = counts.first().get_two::<i64, i64>()?;
+        match (found.unwrap_or(0), released.unwrap_or(0)) {
+            (0, _) => Err(PoolError::UnknownNumber { id: id.to_string() }),
+            (_, released) => Ok(released > 0),
+        }
+    })?;
+    Ok(released)
 }
 
 /// The lead's hold(s) with everything the outcome rules need, locked. $1 lead, $2 company or NULL.
@@ -262,107 +248,96 @@ const NUMBER_STATE: Statement = Statement {
 /// companies. Returns the number's state afterwards.
 #[pg_extern(volatile, security_definer, parallel_unsafe)]
 #[search_path(pg_catalog, @extschema@, pg_temp)]
+#[allow(clippy::type_complexity)] // the result row's columns, named for SQL
 fn record_call_outcome(
     lead: Option<pgrx::Uuid>,
     outcome: Option<&str>,
     appointment_at: default!(Option<TimestampWithTimeZone>, "NULL"),
     company: default!(Option<&str>, "NULL"),
-) -> TableIterator<
-    'static,
-    (
-        name!(vapi_phone_number_id, String),
-        name!(number, String),
-        name!(assigned_broker_company, String),
-        name!(assignment_status, String),
-        name!(last_call_outcome, Option<String>),
-        name!(release_at, Option<TimestampWithTimeZone>),
-    ),
+) -> Result<
+    TableIterator<
+        'static,
+        (
+            name!(vapi_phone_number_id, String),
+            name!(number, String),
+            name!(assigned_broker_company, String),
+            name!(assignment_status, String),
+            name!(last_call_outcome, Option<String>),
+            name!(release_at, Option<TimestampWithTimeZone>),
+        ),
+    >,
+    ErrorReport,
 > {
-    const FUNCTION: &str = "record_call_outcome";
-    let result = (|| {
-        let lead = required(lead, "lead")?;
-        let outcome: Outcome = required_text(outcome, "outcome")?.parse()?;
-        if let Some(c) = company {
-            required_text(Some(c), "company")?;
-        }
-        // now() of this transaction, as the statements below see it.
-        let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
-        check_appointment(outcome, appointment_at.map(i64::from), now)?;
-        Spi::connect_mut(|client| {
-            let args: [DatumWithOid; 2] = [lead.into(), company.into()];
-            let holds: Vec<(String, String, HoldFacts)> = spi(
-                client.update(&*plan(client, &HOLD_FACTS), None, &args),
-                FUNCTION,
-            )
-            .into_iter()
-            .map(|row| {
-                let text = |i| spi(row.get::<String>(i), FUNCTION).unwrap_or_default();
-                let micros = |i| {
-                    spi(row.get::<TimestampWithTimeZone>(i), FUNCTION)
-                        .map(i64::from)
-                        .expect("set on a hold")
-                };
-                let facts = HoldFacts {
-                    now: micros(3),
-                    retention_ends: micros(4),
-                    booked_hold: spi(row.get::<i64>(5), FUNCTION).expect("policy"),
-                    local_day_ends: micros(6),
-                };
-                (text(1), text(2), facts)
-            })
-            .collect();
-            let (id, facts) = match holds.as_slice() {
-                [] => {
-                    return Err(PoolError::NoHold {
-                        lead: lead.to_string(),
-                        company: company.map(str::to_string),
-                    })
-                }
-                [(id, _, facts)] => (id.clone(), *facts),
-                many => {
-                    return Err(PoolError::AmbiguousHold {
-                        lead: lead.to_string(),
-                        companies: many.iter().map(|(_, c, _)| c.clone()).collect(),
-                    })
-                }
+    let lead = required(lead, "lead")?;
+    let outcome: Outcome = required_text(outcome, "outcome")?.parse()?;
+    if let Some(c) = company {
+        required_text(Some(c), "company")?;
+    }
+    // now() of this transaction, as the statements below see it.
+    let now = unsafe { pg_sys::GetCurrentTransactionStartTimestamp() };
+    check_appointment(outcome, appointment_at.map(i64::from), now)?;
+    let row = Spi::connect_mut(|client| -> Result<_, PoolError> {
+        let args: [DatumWithOid; 2] = [lead.into(), company.into()];
+        let mut holds: Vec<(String, String, HoldFacts)> = Vec::new();
+        for row in client.update(&*plan(client, &HOLD_FACTS)?, None, &args)? {
+            let text = |i| row.get::<String>(i).map(Option::unwrap_or_default);
+            let micros = |i| {
+                row.get::<TimestampWithTimeZone>(i)
+                    .map(|t| t.map(i64::from).expect("set on a hold"))
             };
-            let appointment = appointment_at.map(i64::from);
-            match hold_after_outcome(outcome, appointment, &facts)? {
-                HoldChange::ReleaseNow => {
-                    release_one(client, &id, lead, outcome.as_str(), Some(outcome.as_str()))
-                }
-                HoldChange::ReleaseAt(at) => {
-                    let at = TimestampWithTimeZone::try_from(at).expect("a valid timestamp");
-                    let args: [DatumWithOid; 4] = [
-                        id.as_str().into(),
-                        at.into(),
-                        outcome.as_str().into(),
-                        appointment_at.into(),
-                    ];
-                    spi(
-                        client.update(&*plan(client, &MOVE_RELEASE), None, &args),
-                        FUNCTION,
-                    );
-                }
+            let facts = HoldFacts {
+                now: micros(3)?,
+                retention_ends: micros(4)?,
+                booked_hold: row.get::<i64>(5)?.expect("policy"),
+                local_day_ends: micros(6)?,
+            };
+            holds.push((text(1)?, text(2)?, facts));
+        }
+        let (id, facts) = match holds.as_slice() {
+            [] => {
+                return Err(PoolError::NoHold {
+                    lead: lead.to_string(),
+                    company: company.map(str::to_string),
+                })
             }
-            let args: [DatumWithOid; 1] = [id.as_str().into()];
-            let state = spi(
-                client.update(&*plan(client, &NUMBER_STATE), Some(1), &args),
-                FUNCTION,
-            );
-            let row = state.first();
-            let text = |i| spi(row.get::<String>(i), FUNCTION);
-            Ok((
-                text(1).unwrap_or_default(),
-                text(2).unwrap_or_default(),
-                text(3).unwrap_or_default(),
-                text(4).unwrap_or_default(),
-                text(5),
-                spi(row.get::<TimestampWithTimeZone>(6), FUNCTION),
-            ))
-        })
-    })();
-    TableIterator::once(result.unwrap_or_else(|e: PoolError| e.raise(FUNCTION)))
+            [(id, _, facts)] => (id.clone(), *facts),
+            many => {
+                return Err(PoolError::AmbiguousHold {
+                    lead: lead.to_string(),
+                    companies: many.iter().map(|(_, c, _)| c.clone()).collect(),
+                })
+            }
+        };
+        let appointment = appointment_at.map(i64::from);
+        match hold_after_outcome(outcome, appointment, &facts)? {
+            HoldChange::ReleaseNow => {
+                release_one(client, &id, lead, outcome.as_str(), Some(outcome.as_str()))?
+            }
+            HoldChange::ReleaseAt(at) => {
+                let at = TimestampWithTimeZone::try_from(at).expect("a valid timestamp");
+                let args: [DatumWithOid; 4] = [
+                    id.as_str().into(),
+                    at.into(),
+                    outcome.as_str().into(),
+                    appointment_at.into(),
+                ];
+                client.update(&*plan(client, &MOVE_RELEASE)?, None, &args)?;
+            }
+        }
+        let args: [DatumWithOid; 1] = [id.as_str().into()];
+        let state = client.update(&*plan(client, &NUMBER_STATE)?, Some(1), &args)?;
+        let row = state.first();
+        let text = |i| row.get::<String>(i);
+        Ok((
+            text(1)?.unwrap_or_default(),
+            text(2)?.unwrap_or_default(),
+            text(3)?.unwrap_or_default(),
+            text(4)?.unwrap_or_default(),
+            text(5)?,
+            row.get::<TimestampWithTimeZone>(6)?,
+        ))
+    })?;
+    Ok(TableIterator::once(row))
 }
 
 const UPSERT_POLICY: Statement = Statement {
@@ -391,63 +366,59 @@ fn set_company_policy(
     retention: default!(Option<Interval>, "NULL"),
     booked_hold: default!(Option<Interval>, "NULL"),
     time_zone: default!(Option<&str>, "NULL"),
-) -> TableIterator<
-    'static,
-    (
-        name!(company, String),
-        name!(retention, Interval),
-        name!(booked_hold, Interval),
-        name!(time_zone, String),
-    ),
+) -> Result<
+    TableIterator<
+        'static,
+        (
+            name!(company, String),
+            name!(retention, Interval),
+            name!(booked_hold, Interval),
+            name!(time_zone, String),
+        ),
+    >,
+    ErrorReport,
 > {
-    const FUNCTION: &str = "set_company_policy";
-    let result = (|| {
-        let company = required_text(company, "company")?;
-        for (argument, value) in [("retention", retention), ("booked_hold", booked_hold)] {
-            if let Some(v) = value {
-                if !valid_policy_hold(v.months(), v.days(), v.micros()) {
-                    return Err(PoolError::InvalidPolicyHold {
-                        argument,
-                        given: v.to_string(),
-                    });
+    let company = required_text(company, "company")?;
+    for (argument, value) in [("retention", retention), ("booked_hold", booked_hold)] {
+        if let Some(v) = value {
+            if !valid_policy_hold(v.months(), v.days(), v.micros()) {
+                return Err(PoolError::InvalidPolicyHold {
+                    argument,
+                    given: v.to_string(),
                 }
+                .into());
             }
         }
-        Spi::connect_mut(|client| {
-            if let Some(zone) = time_zone {
-                check_time_zone(client, zone)?;
-            }
-            let args: [DatumWithOid; 4] = [
-                company.into(),
-                retention.into(),
-                booked_hold.into(),
-                time_zone.into(),
-            ];
-            spi(
-                client.update(&*plan(client, &UPSERT_POLICY), None, &args),
-                FUNCTION,
-            );
-            let args: [DatumWithOid; 1] = [company.into()];
-            let row = spi(
-                client.update(
-                    "SELECT retention, booked_hold, time_zone FROM company_policy($1)",
-                    Some(1),
-                    &args,
-                ),
-                FUNCTION,
-            )
+    }
+    let row = Spi::connect_mut(|client| -> Result<_, PoolError> {
+        if let Some(zone) = time_zone {
+            check_time_zone(client, zone)?;
+        }
+        let args: [DatumWithOid; 4] = [
+            company.into(),
+            retention.into(),
+            booked_hold.into(),
+            time_zone.into(),
+        ];
+
+        client.update(&*plan(client, &UPSERT_POLICY)?, None, &args)?;
+        let args: [DatumWithOid; 1] = [company.into()];
+        let row = client
+            .update(
+                "SELECT retention, booked_hold, time_zone FROM company_policy($1)",
+                Some(1),
+                &args,
+            )?
             .first();
-            let (retention, booked_hold, zone) =
-                spi(row.get_three::<Interval, Interval, String>(), FUNCTION);
-            Ok((
-                company.to_string(),
-                retention.expect("policy"),
-                booked_hold.expect("policy"),
-                zone.expect("policy"),
-            ))
-        })
-    })();
-    TableIterator::once(result.unwrap_or_else(|e: PoolError| e.raise(FUNCTION)))
+        let (retention, booked_hold, zone) = row.get_three::<Interval, Interval, String>()?;
+        Ok((
+            company.to_string(),
+            retention.expect("policy"),
+            booked_hold.expect("policy"),
+            zone.expect("policy"),
+        ))
+    })?;
+    Ok(TableIterator::once(row))
 }
 
 /// Store pool rules; NULL keeps the stored value. A low-water count replaces a share and the
@@ -482,6 +453,7 @@ SET low_water_count = CASE WHEN $2 IS NOT NULL THEN $2
 /// cap per number. NULL keeps a rule as it is. Returns the effective rules.
 #[pg_extern(volatile, security_definer, parallel_unsafe)]
 #[search_path(pg_catalog, @extschema@, pg_temp)]
+#[allow(clippy::type_complexity)] // the result row's columns, named for SQL
 fn set_pool_rules(
     company: Option<&str>,
     low_water_count: default!(Option<i32>, "NULL"),
@@ -489,76 +461,68 @@ fn set_pool_rules(
     local_presence: default!(Option<bool>, "NULL"),
     cooldown: default!(Option<Interval>, "NULL"),
     daily_cap: default!(Option<i32>, "NULL"),
-) -> TableIterator<
-    'static,
-    (
-        name!(company, String),
-        name!(low_water_count, Option<i32>),
-        name!(low_water_share, Option<f64>),
-        name!(local_presence, bool),
-        name!(cooldown, Interval),
-        name!(daily_cap, Option<i32>),
-    ),
+) -> Result<
+    TableIterator<
+        'static,
+        (
+            name!(company, String),
+            name!(low_water_count, Option<i32>),
+            name!(low_water_share, Option<f64>),
+            name!(local_presence, bool),
+            name!(cooldown, Interval),
+            name!(daily_cap, Option<i32>),
+        ),
+    >,
+    ErrorReport,
 > {
-    const FUNCTION: &str = "set_pool_rules";
-    let result = (|| {
-        let company = required_text(company, "company")?;
-        PoolRules {
-            low_water_count: low_water_count.map(i64::from),
-            low_water_share,
-            local_presence,
-            cooldown: cooldown.map(|c| (c.months(), c.days(), c.micros())),
-            daily_cap: daily_cap.map(i64::from),
-        }
-        .validate()?;
-        Spi::connect_mut(|client| {
-            let share = low_water_share.map(|v| v.to_string());
-            let args: [DatumWithOid; 6] = [
-                company.into(),
-                low_water_count.into(),
-                share.as_deref().into(),
-                local_presence.into(),
-                cooldown.into(),
-                daily_cap.into(),
-            ];
-            spi(
-                client.update(&*plan(client, &UPSERT_POOL_RULES), None, &args),
-                FUNCTION,
-            );
-            let args: [DatumWithOid; 1] = [company.into()];
-            let rows = spi(
-                client.update(
-                    "SELECT low_water_count, low_water_share, local_presence, cooldown, daily_cap
+    let company = required_text(company, "company")?;
+    PoolRules {
+        low_water_count: low_water_count.map(i64::from),
+        low_water_share,
+        local_presence,
+        cooldown: cooldown.map(|c| (c.months(), c.days(), c.micros())),
+        daily_cap: daily_cap.map(i64::from),
+    }
+    .validate()?;
+    let row = Spi::connect_mut(|client| -> Result<_, PoolError> {
+        let share = low_water_share.map(|v| v.to_string());
+        let args: [DatumWithOid; 6] = [
+            company.into(),
+            low_water_count.into(),
+            share.as_deref().into(),
+            local_presence.into(),
+            cooldown.into(),
+            daily_cap.into(),
+        ];
+
+        client.update(&*plan(client, &UPSERT_POOL_RULES)?, None, &args)?;
+        let args: [DatumWithOid; 1] = [company.into()];
+        let rows = client.update(
+            "SELECT low_water_count, low_water_share, local_presence, cooldown, daily_cap
                      FROM company_policy($1)",
-                    Some(1),
-                    &args,
-                ),
-                FUNCTION,
-            );
-            let row = rows.first();
-            Ok((
-                company.to_string(),
-                spi(row.get::<i32>(1), FUNCTION),
-                spi(row.get::<f64>(2), FUNCTION),
-                spi(row.get::<bool>(3), FUNCTION).expect("policy"),
-                spi(row.get::<Interval>(4), FUNCTION).expect("policy"),
-                spi(row.get::<i32>(5), FUNCTION),
-            ))
-        })
-    })();
-    TableIterator::once(result.unwrap_or_else(|e: PoolError| e.raise(FUNCTION)))
+            Some(1),
+            &args,
+        )?;
+        let row = rows.first();
+        Ok((
+            company.to_string(),
+            row.get::<i32>(1)?,
+            row.get::<f64>(2)?,
+            row.get::<bool>(3)?.expect("policy"),
+            row.get::<Interval>(4)?.expect("policy"),
+            row.get::<i32>(5)?,
+        ))
+    })?;
+    Ok(TableIterator::once(row))
 }
 
 /// Only names Postgres lists in pg_timezone_names: abbreviations and POSIX strings such as
 /// 'EST5EDT,M3.2.0' are legal in SQL but easy to get subtly wrong for "same day" rules.
 fn check_time_zone(client: &mut SpiClient<'_>, zone: &str) -> Result<(), PoolError> {
-    let names: Vec<String> = spi(
-        client.update("SELECT name FROM pg_timezone_names", None, &[]),
-        "check_time_zone",
-    )
-    .into_iter()
-    .filter_map(|row| spi(row.get::<String>(1), "check_time_zone"))
-    .collect();
+    let mut names: Vec<String> = Vec::new();
+    for row in client.update("SELECT name FROM pg_timezone_names", None, &[])? {
+        names.extend(row.get::<String>(1)?);
+    }
     if names.iter().any(|n| n == zone) {
         return Ok(());
     }

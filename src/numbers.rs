@@ -4,15 +4,15 @@
 use std::collections::HashMap;
 
 use pgrx::datum::DatumWithOid;
-use pgrx::pg_sys;
+use pgrx::pg_sys::{self, panic::ErrorReport};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde::{Deserialize, Serialize};
 
-use crate::errors::{spi, PoolError};
+use crate::errors::{shorten, PoolError};
 use crate::lifecycle::lock_number;
 use crate::plans::{plan, Statement};
-use crate::validation::{is_e164, required_text, shorten};
+use crate::validation::{is_e164, required_text};
 
 /// One entry of the numbers document, as the original JSON config writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -238,46 +238,40 @@ COMMENT ON FUNCTION import_phone_numbers(jsonb) IS
 #[search_path(pg_catalog, @extschema@, pg_temp)]
 fn import_phone_numbers_text(
     numbers: Option<&str>,
-) -> TableIterator<
-    'static,
-    (
-        name!(inserted, i64),
-        name!(updated, i64),
-        name!(unchanged, i64),
-    ),
+) -> Result<
+    TableIterator<
+        'static,
+        (
+            name!(inserted, i64),
+            name!(updated, i64),
+            name!(unchanged, i64),
+        ),
+    >,
+    ErrorReport,
 > {
-    const FUNCTION: &str = "import_phone_numbers";
-    let result = (|| {
-        let text = numbers.ok_or(PoolError::NullArgument {
-            argument: "numbers",
-        })?;
-        let entries = parse_numbers(&parse_document(text)?)?;
-        let total = entries.len() as i64;
+    let text = numbers.ok_or(PoolError::NullArgument {
+        argument: "numbers",
+    })?;
+    let entries = parse_numbers(&parse_document(text)?)?;
+    let total = entries.len() as i64;
+    let normalized = JsonB(serde_json::to_value(&entries).expect("entries serialize"));
+    let row = Spi::connect_mut(|client| -> Result<_, PoolError> {
+        let args: [DatumWithOid; 1] = [normalized.into()];
+        let conflict = client.update(&*plan(client, &IMPORT_CONFLICTS)?, Some(1), &args)?;
+        if let Some(row) = conflict.into_iter().next() {
+            let position = row.get::<i64>(1)?.unwrap_or_default();
+            let field = row.get::<String>(2)?.unwrap_or_default();
+            let problem = row.get::<String>(3)?.unwrap_or_default();
+            return Err(invalid(format!("numbers[{position}].{field}"), problem));
+        }
         let normalized = JsonB(serde_json::to_value(&entries).expect("entries serialize"));
-        Spi::connect_mut(|client| {
-            let args: [DatumWithOid; 1] = [normalized.into()];
-            let conflict = spi(
-                client.update(&*plan(client, &IMPORT_CONFLICTS), Some(1), &args),
-                FUNCTION,
-            );
-            if let Some(row) = conflict.into_iter().next() {
-                let position = spi(row.get::<i64>(1), FUNCTION).unwrap_or_default();
-                let field = spi(row.get::<String>(2), FUNCTION).unwrap_or_default();
-                let problem = spi(row.get::<String>(3), FUNCTION).unwrap_or_default();
-                return Err(invalid(format!("numbers[{position}].{field}"), problem));
-            }
-            let normalized = JsonB(serde_json::to_value(&entries).expect("entries serialize"));
-            let args: [DatumWithOid; 1] = [normalized.into()];
-            let counts = spi(
-                client.update(&*plan(client, &IMPORT_UPSERT), Some(1), &args),
-                FUNCTION,
-            );
-            let (inserted, updated) = spi(counts.first().get_two::<i64, i64>(), FUNCTION);
-            let (inserted, updated) = (inserted.unwrap_or(0), updated.unwrap_or(0));
-            Ok((inserted, updated, total - inserted - updated))
-        })
-    })();
-    TableIterator::once(result.unwrap_or_else(|e: PoolError| e.raise(FUNCTION)))
+        let args: [DatumWithOid; 1] = [normalized.into()];
+        let counts = client.update(&*plan(client, &IMPORT_UPSERT)?, Some(1), &args)?;
+        let (inserted, updated) = counts.first().get_two::<i64, i64>()?;
+        let (inserted, updated) = (inserted.unwrap_or(0), updated.unwrap_or(0));
+        Ok((inserted, updated, total - inserted - updated))
+    })?;
+    Ok(TableIterator::once(row))
 }
 
 const SET_STATUS: Statement = Statement {
@@ -286,35 +280,32 @@ const SET_STATUS: Statement = Statement {
     arg_types: &[pg_sys::TEXTOID, pg_sys::TEXTOID],
 };
 
-fn set_status(id: Option<&str>, status: &str, function: &'static str) -> bool {
-    let result = (|| {
-        let id = required_text(id, "vapi_phone_number_id")?;
-        Spi::connect_mut(|client| {
-            lock_number(client, id)?;
-            let args: [DatumWithOid; 2] = [id.into(), status.into()];
-            let changed = spi(
-                client.update(&*plan(client, &SET_STATUS), None, &args),
-                function,
-            );
-            Ok(!changed.is_empty())
-        })
-    })();
-    result.unwrap_or_else(|e: PoolError| e.raise(function))
+/// Set a number's status; false when it had that status already.
+fn set_status(id: Option<&str>, status: &str) -> Result<bool, ErrorReport> {
+    let id = required_text(id, "vapi_phone_number_id")?;
+    let changed = Spi::connect_mut(|client| -> Result<bool, PoolError> {
+        lock_number(client, id)?;
+        let args: [DatumWithOid; 2] = [id.into(), status.into()];
+        Ok(!client
+            .update(&*plan(client, &SET_STATUS)?, None, &args)?
+            .is_empty())
+    })?;
+    Ok(changed)
 }
 
 /// Retire a number: it is never assigned again; a current hold runs on to its release.
 /// Returns false when it was already inactive.
 #[pg_extern(volatile, security_definer, parallel_unsafe)]
 #[search_path(pg_catalog, @extschema@, pg_temp)]
-fn retire_phone_number(vapi_phone_number_id: Option<&str>) -> bool {
-    set_status(vapi_phone_number_id, "inactive", "retire_phone_number")
+fn retire_phone_number(vapi_phone_number_id: Option<&str>) -> Result<bool, ErrorReport> {
+    set_status(vapi_phone_number_id, "inactive")
 }
 
 /// Put a retired number back into its company's pool. Returns false when it was active.
 #[pg_extern(volatile, security_definer, parallel_unsafe)]
 #[search_path(pg_catalog, @extschema@, pg_temp)]
-fn reactivate_phone_number(vapi_phone_number_id: Option<&str>) -> bool {
-    set_status(vapi_phone_number_id, "active", "reactivate_phone_number")
+fn reactivate_phone_number(vapi_phone_number_id: Option<&str>) -> Result<bool, ErrorReport> {
+    set_status(vapi_phone_number_id, "active")
 }
 
 const MOVE: Statement = Statement {
@@ -332,31 +323,31 @@ const HOLD_END: Statement = Statement {
 /// never reaches the wrong broker. Returns false when it already belonged to that company.
 #[pg_extern(volatile, security_definer, parallel_unsafe)]
 #[search_path(pg_catalog, @extschema@, pg_temp)]
-fn move_phone_number(vapi_phone_number_id: Option<&str>, company: Option<&str>) -> bool {
-    const FUNCTION: &str = "move_phone_number";
-    let result = (|| {
-        let id = required_text(vapi_phone_number_id, "vapi_phone_number_id")?;
-        let company = required_text(company, "company")?;
-        Spi::connect_mut(|client| {
-            if let Some(lead) = lock_number(client, id)? {
-                let args: [DatumWithOid; 1] = [id.into()];
-                let release_at = spi(
-                    client.update(&*plan(client, &HOLD_END), Some(1), &args),
-                    FUNCTION,
-                )
+fn move_phone_number(
+    vapi_phone_number_id: Option<&str>,
+    company: Option<&str>,
+) -> Result<bool, ErrorReport> {
+    let id = required_text(vapi_phone_number_id, "vapi_phone_number_id")?;
+    let company = required_text(company, "company")?;
+    let moved = Spi::connect_mut(|client| -> Result<_, PoolError> {
+        if let Some(lead) = lock_number(client, id)? {
+            let args: [DatumWithOid; 1] = [id.into()];
+            let release_at = client
+                .update(&*plan(client, &HOLD_END)?, Some(1), &args)?
                 .first()
                 .get_one::<String>();
-                return Err(PoolError::NumberHeld {
-                    id: id.to_string(),
-                    lead: lead.to_string(),
-                    release_at: spi(release_at, FUNCTION).unwrap_or_default(),
-                });
-            }
-            let args: [DatumWithOid; 2] = [id.into(), company.into()];
-            Ok(!spi(client.update(&*plan(client, &MOVE), None, &args), FUNCTION).is_empty())
-        })
-    })();
-    result.unwrap_or_else(|e: PoolError| e.raise(FUNCTION))
+            return Err(PoolError::NumberHeld {
+                id: id.to_string(),
+                lead: lead.to_string(),
+                release_at: release_at?.unwrap_or_default(),
+            });
+        }
+        let args: [DatumWithOid; 2] = [id.into(), company.into()];
+        Ok(!client
+            .update(&*plan(client, &MOVE)?, None, &args)?
+            .is_empty())
+    })?;
+    Ok(moved)
 }
 
 #[cfg(test)]

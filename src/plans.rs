@@ -11,7 +11,7 @@ use std::rc::Rc;
 use pgrx::pg_sys::{self, PgOid};
 use pgrx::spi::{OwnedPreparedStatement, SpiClient};
 
-use crate::errors::spi;
+use crate::errors::PoolError;
 
 /// A statement the extension runs: its text and the types of its parameters.
 pub struct Statement {
@@ -26,7 +26,10 @@ thread_local! {
 }
 
 /// The kept plan of `statement`, preparing it on first use in this backend.
-pub fn plan(client: &SpiClient<'_>, statement: &Statement) -> Rc<OwnedPreparedStatement> {
+pub fn plan(
+    client: &SpiClient<'_>,
+    statement: &Statement,
+) -> Result<Rc<OwnedPreparedStatement>, PoolError> {
     plan_sql(client, statement.sql, statement.arg_types)
 }
 
@@ -36,16 +39,16 @@ pub fn plan_sql(
     client: &SpiClient<'_>,
     sql: &str,
     arg_types: &[pg_sys::Oid],
-) -> Rc<OwnedPreparedStatement> {
+) -> Result<Rc<OwnedPreparedStatement>, PoolError> {
     if let Some(found) = PLANS.with(|plans| plans.borrow().get(sql).cloned()) {
-        return found;
+        return Ok(found);
     }
     let arg_types: Vec<PgOid> = arg_types.iter().map(|oid| PgOid::from(*oid)).collect();
-    let prepared = Rc::new(spi(client.prepare_mut(sql, &arg_types), "prepare").keep());
+    let prepared = Rc::new(client.prepare_mut(sql, &arg_types)?.keep());
     PLANS.with(|plans| {
         plans
             .borrow_mut()
             .insert(sql.to_string(), Rc::clone(&prepared))
     });
-    prepared
+    Ok(prepared)
 }

@@ -55,17 +55,6 @@ pub fn is_e164(number: &str) -> bool {
         && !digits.starts_with('0')
 }
 
-/// A value quoted in an error message, cut short so a 10 KB argument does not flood the
-/// caller's screen and the server log.
-pub fn shorten(value: &str) -> String {
-    const MAX: usize = 40;
-    if value.chars().count() <= MAX {
-        value.to_string()
-    } else {
-        format!("{}...", value.chars().take(MAX).collect::<String>())
-    }
-}
-
 /// The known name (a company, a time zone) a mistyped one most likely meant: the same name up to case and white
 /// space, or else the one within a small edit distance. `None` when nothing is close.
 pub fn closest_name<'a, I>(wanted: &str, known: I) -> Option<String>
@@ -73,12 +62,18 @@ where
     I: IntoIterator<Item = &'a str>,
 {
     let wanted_key = comparable(wanted);
+    let wanted_len = wanted_key.chars().count();
     // Allow about one typo per four characters, at least one and at most three.
-    let budget = (wanted_key.chars().count() / 4).clamp(1, 3);
+    let budget = (wanted_len / 4).clamp(1, 3);
     known
         .into_iter()
         .filter(|name| *name != wanted)
-        .map(|name| (levenshtein(&wanted_key, &comparable(name)), name))
+        .map(|name| (comparable(name), name))
+        // Names whose lengths differ by more than the budget are further apart than it: skip
+        // them before the quadratic distance (a 10 KB argument against 1,200 time zone names
+        // took 9 seconds).
+        .filter(|(key, _)| key.chars().count().abs_diff(wanted_len) <= budget)
+        .map(|(key, name)| (levenshtein(&wanted_key, &key), name))
         .filter(|(distance, _)| *distance <= budget)
         .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)))
         .map(|(_, name)| name.to_string())
@@ -215,11 +210,13 @@ mod tests {
     }
 }
 
-/// Property test: the Rust E.164 check agrees with the table's check (_check_number_row)
-/// (`^\+[1-9][0-9]{1,14}$`), written here independently, on strings near the boundary.
+/// Property tests: the Rust E.164 check agrees with the table's check (_check_number_row)
+/// (`^\+[1-9][0-9]{1,14}$`), written here independently, on strings near the boundary; short
+/// values stay bounded; name suggestions are exact.
 #[cfg(test)]
 mod properties {
     use super::*;
+    use crate::errors::shorten;
     use proptest::prelude::*;
 
     fn matches_table_check(s: &str) -> bool {
@@ -245,6 +242,26 @@ mod properties {
             prop_assert!(short.chars().count() <= 43);
             let head: String = s.chars().take(40).collect();
             prop_assert!(short.starts_with(&head));
+        }
+
+        /// Skipping names by length first changes no suggestion: the same answer as comparing
+        /// every name.
+        #[test]
+        fn closest_name_matches_comparing_every_name(
+            wanted in "[a-cA-C ]{0,12}",
+            known in proptest::collection::vec("[a-cA-C ]{1,12}", 0..12),
+        ) {
+            let wanted_key = comparable(&wanted);
+            let budget = (wanted_key.chars().count() / 4).clamp(1, 3);
+            let every = known
+                .iter()
+                .map(String::as_str)
+                .filter(|name| *name != wanted)
+                .map(|name| (levenshtein(&wanted_key, &comparable(name)), name))
+                .filter(|(distance, _)| *distance <= budget)
+                .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)))
+                .map(|(_, name)| name.to_string());
+            prop_assert_eq!(closest_name(&wanted, known.iter().map(String::as_str)), every);
         }
     }
 }
