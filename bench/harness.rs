@@ -13,7 +13,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use postgres::{Client, NoTls};
+use postgres::Client;
 use uuid::Uuid;
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -23,29 +23,20 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+#[path = "../tests/common/database.rs"]
+mod database;
+
 fn connect(db: &str) -> Client {
     let host = std::env::var("PGHOST").expect("PGHOST: run bench/run.sh");
     let port: u16 = std::env::var("PGPORT").expect("PGPORT").parse().unwrap();
-    postgres::Config::new()
-        .host(&host)
-        .port(port)
-        .user("postgres")
-        .dbname(db)
-        .connect(NoTls)
-        .unwrap_or_else(|e| panic!("connect to {db}: {e}"))
+    database::try_connect(&host, port, db).unwrap_or_else(|e| panic!("connect to {db}: {e}"))
 }
 
 const DB: &str = "pool_bench";
 
 /// A fresh benchmark database with the extension and the baseline fixtures.
 fn fresh_db() -> Client {
-    let mut admin = connect("postgres");
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {DB} WITH (FORCE)"))
-        .unwrap();
-    admin
-        .batch_execute(&format!("CREATE DATABASE {DB}"))
-        .unwrap();
+    database::recreate(&mut connect("postgres"), DB, None);
     let mut c = connect(DB);
     c.batch_execute("CREATE EXTENSION pool_ext").unwrap();
     c.batch_execute(include_str!("setup.sql")).unwrap();
@@ -1097,11 +1088,7 @@ fn pgbench_stats(db: &str, args: &[&str], clients: u64, duration: Duration) -> B
 
 /// pgbench's built-in simple-update at 8 clients on a scale-10 database of the same cluster.
 fn pgbench_simple_update(duration: Duration) -> f64 {
-    let mut admin = connect("postgres");
-    admin
-        .batch_execute("DROP DATABASE IF EXISTS pgbench_ref WITH (FORCE)")
-        .unwrap();
-    admin.batch_execute("CREATE DATABASE pgbench_ref").unwrap();
+    database::recreate(&mut connect("postgres"), "pgbench_ref", None);
     let init = Command::new("/usr/lib/postgresql/15/bin/pgbench")
         .args(["-i", "-q", "-s", "10", "-U", "postgres", "pgbench_ref"])
         .output()

@@ -4,7 +4,7 @@
 -- extension's objects (its owner, a superuser) can use it.
 
 -- The routines (or views) of each access level, as regprocedure / regclass text.
-CREATE FUNCTION pool_access_objects(access text)
+CREATE FUNCTION _pool_access_objects(access text)
 RETURNS TABLE (kind text, object text)
 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT kind, '@extschema@.' || object
@@ -58,7 +58,7 @@ BEGIN
     END IF;
     EXECUTE format('GRANT USAGE ON SCHEMA @extschema@ TO %s', role);
     RETURN NEXT 'USAGE ON SCHEMA @extschema@';
-    FOR item IN SELECT * FROM @extschema@.pool_access_objects(access) LOOP
+    FOR item IN SELECT * FROM @extschema@._pool_access_objects(access) LOOP
         IF item.kind = 'view' THEN
             EXECUTE format('GRANT SELECT ON %s TO %s', item.object, role);
             RETURN NEXT 'SELECT ON ' || item.object;
@@ -80,7 +80,7 @@ BEGIN
     IF role IS NULL THEN
         RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = '22004';
     END IF;
-    FOR item IN SELECT * FROM @extschema@.pool_access_objects('operator') LOOP
+    FOR item IN SELECT * FROM @extschema@._pool_access_objects('operator') LOOP
         IF item.kind = 'view' THEN
             EXECUTE format('REVOKE ALL ON %s FROM %s', item.object, role);
         ELSE

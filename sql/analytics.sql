@@ -3,9 +3,9 @@
 
 -- Companies at or under their low-water mark now, empty ones included: for a pg_cron check,
 -- a dashboard, or to catch what a rolled-back notification never said. The mark is
--- src/rules.rs's low_water_mark (a count, else a share of the company's active numbers, default
--- 0.2, rounded up), written out: a view must not call a function its readers would need
--- EXECUTE on. tests/pool_rules.rs checks that both agree.
+-- src/rules.rs's low_water_mark (a count, else a share of the company's active numbers, by
+-- default _policy_defaults', rounded up), written out: a view must not call a function its
+-- readers would need EXECUTE on. tests/pool_rules.rs checks that both agree.
 CREATE VIEW pool_alerts AS
 SELECT h.company,
        CASE WHEN h.available = 0 THEN 'empty' ELSE 'low' END AS level,
@@ -17,13 +17,14 @@ SELECT h.company,
        a.alerted_at
 FROM pool_health AS h
 LEFT JOIN company_policies AS cp ON cp.company = h.company
+CROSS JOIN _policy_defaults AS d
 JOIN (
     SELECT assigned_broker_company, count(*) FILTER (WHERE status = 'active')
     FROM signalwire_phone_numbers GROUP BY assigned_broker_company
 ) AS size (company, active) ON size.company = h.company
 CROSS JOIN LATERAL (
     SELECT coalesce(cp.low_water_count,
-                    ceil(coalesce(cp.low_water_share, 0.2) * size.active))::bigint
+                    ceil(coalesce(cp.low_water_share, d.low_water_share) * size.active))::bigint
 ) AS mark (low_water_mark)
 LEFT JOIN pool_alert_state AS a ON a.company = h.company
 WHERE h.available <= mark.low_water_mark;
@@ -35,9 +36,9 @@ COMMENT ON VIEW pool_alerts IS
 -- check_pool_alerts alike. Each first takes the transaction-level advisory lock
 -- (1886351213, hashtext(company)) without waiting: a company whose alert another transaction
 -- is changing right now is left to that transaction, so no caller waits and no two notify.
--- raise_pool_alert takes the alert out and notifies (on commit) unless it is out already;
--- returns whether it notified. rearm_pool_alert lets the next crossing alert again.
-CREATE FUNCTION raise_pool_alert(company text, available bigint, numbers bigint, mark bigint)
+-- _raise_pool_alert takes the alert out and notifies (on commit) unless it is out already;
+-- returns whether it notified. _rearm_pool_alert lets the next crossing alert again.
+CREATE FUNCTION _raise_pool_alert(company text, available bigint, numbers bigint, mark bigint)
 RETURNS boolean
 LANGUAGE sql VOLATILE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
     WITH locked AS (
@@ -54,7 +55,7 @@ LANGUAGE sql VOLATILE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
     FROM raised
 $$;
 
-CREATE FUNCTION rearm_pool_alert(company text) RETURNS void
+CREATE FUNCTION _rearm_pool_alert(company text) RETURNS void
 LANGUAGE sql VOLATILE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
     DELETE FROM pool_alert_state
     WHERE pool_alert_state.company = $1 AND pg_try_advisory_xact_lock(1886351213, hashtext($1))
@@ -72,10 +73,10 @@ DECLARE
     sent integer := 0;
     low record;
 BEGIN
-    PERFORM rearm_pool_alert(s.company) FROM pool_alert_state AS s
+    PERFORM _rearm_pool_alert(s.company) FROM pool_alert_state AS s
     WHERE NOT EXISTS (SELECT FROM pool_alerts AS a WHERE a.company = s.company);
     FOR low IN SELECT * FROM pool_alerts WHERE alerted_at IS NULL ORDER BY company LOOP
-        IF raise_pool_alert(low.company, low.available, low.numbers, low.low_water_mark) THEN
+        IF _raise_pool_alert(low.company, low.available, low.numbers, low.low_water_mark) THEN
             sent := sent + 1;
         END IF;
     END LOOP;
@@ -171,7 +172,7 @@ WITH demand AS (
 ), forecast AS (
     SELECT h.company, h.available, h.assigned, coalesce(d.per_hour, 0) AS per_hour,
            r.next_24h,
-           hours_until_dry(h.available, coalesce(d.per_hour, 0)::float8, r.by_hour) AS hours
+           _hours_until_dry(h.available, coalesce(d.per_hour, 0)::float8, r.by_hour) AS hours
     FROM pool_health AS h
     LEFT JOIN demand AS d ON d.company = h.company
     CROSS JOIN LATERAL (

@@ -4,9 +4,9 @@
 -- Every number's state now, by its company's rules: assigned, inactive (retired), resting
 -- (in the cooldown after a release), at_cap (the daily cap reached: assignments in the ledger
 -- since the start of the company's day) or available (the next assignment may take it).
--- assign_phone_number decides the same way (src/rules.rs, claim_order). The defaults are
--- company_policy()'s, written out: a view must not call a function its readers would need
--- EXECUTE on.
+-- assign_phone_number decides the same way (src/rules.rs, claim_order). The defaults come from
+-- _policy_defaults: a view must not call a function its readers would need EXECUTE on
+-- (company_policy()).
 -- The day's assignments are counted only where they matter: for the state, only under a
 -- daily cap (`capped`, a subquery with an aggregate: planned once per row, never copied into
 -- each use of `state`, and skipped when the cap is NULL); as assignments_today, only when a
@@ -34,11 +34,12 @@ SELECT p.assigned_broker_company AS company, p.vapi_phone_number_id, p.number,
        rules.daily_cap
 FROM signalwire_phone_numbers AS p
 LEFT JOIN company_policies AS cp ON cp.company = p.assigned_broker_company
+CROSS JOIN _policy_defaults AS d
 CROSS JOIN LATERAL (
-    SELECT coalesce(cp.cooldown, interval '0') AS cooldown,
+    SELECT coalesce(cp.cooldown, d.cooldown) AS cooldown,
            cp.daily_cap,
-           date_trunc('day', now() AT TIME ZONE coalesce(cp.time_zone, 'UTC'))
-               AT TIME ZONE coalesce(cp.time_zone, 'UTC') AS day_start
+           date_trunc('day', now() AT TIME ZONE coalesce(cp.time_zone, d.time_zone))
+               AT TIME ZONE coalesce(cp.time_zone, d.time_zone) AS day_start
 ) AS rules
 CROSS JOIN LATERAL (
     SELECT count(*) AS assignments

@@ -1,5 +1,6 @@
 -- pool_ext 0.4.0 -> 0.4.1, run by ALTER EXTENSION pool_ext UPDATE: cheaper holds and releases,
--- and an exhausted pool's error that no longer counts the day's ledger rows of every number.
+-- an exhausted pool's error that no longer counts the day's ledger rows of every number, and
+-- internal helpers named with a leading underscore.
 -- Released with 0.4.1: never edit this file; later changes get a script of their own.
 -- scripts/upgrade-test.sh checks that an upgraded database equals a fresh 0.4.1 install.
 
@@ -51,8 +52,63 @@ ALTER TABLE signalwire_phone_numbers ENABLE ALWAYS TRIGGER signalwire_phone_numb
 
 REVOKE ALL ON FUNCTION _check_number_row() FROM PUBLIC;
 
+-- The defaults of the per-company rules in one place, read by company_policy(),
+-- number_states and pool_alerts (the same text as sql/schema.sql and sql/analytics.sql).
+CREATE VIEW _policy_defaults AS
+SELECT interval '18 hours' AS retention,
+       interval '24 hours' AS booked_hold,
+       'UTC'::text AS time_zone,
+       0.2::numeric AS low_water_share,
+       true AS local_presence,
+       interval '0' AS cooldown;
+
+COMMENT ON VIEW _policy_defaults IS
+    'The default of each per-company rule (internal): what a NULL column of company_policies means.';
+
+CREATE OR REPLACE FUNCTION company_policy(company text)
+RETURNS TABLE (retention interval, booked_hold interval, time_zone text,
+               low_water_count integer, low_water_share double precision,
+               local_presence boolean, cooldown interval, daily_cap integer)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce(p.retention, d.retention),
+           coalesce(p.booked_hold, d.booked_hold),
+           coalesce(p.time_zone, d.time_zone),
+           p.low_water_count,
+           CASE WHEN p.low_water_count IS NULL
+                THEN coalesce(p.low_water_share, d.low_water_share)::float8 END,
+           coalesce(p.local_presence, d.local_presence),
+           coalesce(p.cooldown, d.cooldown),
+           p.daily_cap
+    FROM @extschema@._policy_defaults AS d
+    LEFT JOIN @extschema@.company_policies AS p ON p.company OPERATOR(pg_catalog.=) $1
+$$;
+
+CREATE OR REPLACE VIEW pool_alerts AS
+SELECT h.company,
+       CASE WHEN h.available = 0 THEN 'empty' ELSE 'low' END AS level,
+       h.available,
+       size.active AS numbers,
+       mark.low_water_mark,
+       h.resting,
+       h.at_cap,
+       a.alerted_at
+FROM pool_health AS h
+LEFT JOIN company_policies AS cp ON cp.company = h.company
+CROSS JOIN _policy_defaults AS d
+JOIN (
+    SELECT assigned_broker_company, count(*) FILTER (WHERE status = 'active')
+    FROM signalwire_phone_numbers GROUP BY assigned_broker_company
+) AS size (company, active) ON size.company = h.company
+CROSS JOIN LATERAL (
+    SELECT coalesce(cp.low_water_count,
+                    ceil(coalesce(cp.low_water_share, d.low_water_share) * size.active))::bigint
+) AS mark (low_water_mark)
+LEFT JOIN pool_alert_state AS a ON a.company = h.company
+WHERE h.available <= mark.low_water_mark;
+
 -- The day's assignments of each number are counted only where they matter (see
--- sql/monitoring.sql): an exhausted pool's error reads pool_health.
+-- sql/monitoring.sql): an exhausted pool's error reads pool_health. The defaults come from
+-- _policy_defaults.
 CREATE OR REPLACE VIEW number_states AS
 SELECT p.assigned_broker_company AS company, p.vapi_phone_number_id, p.number,
        CASE WHEN p.assignment_status = 'assigned' THEN 'assigned'
@@ -73,11 +129,12 @@ SELECT p.assigned_broker_company AS company, p.vapi_phone_number_id, p.number,
        rules.daily_cap
 FROM signalwire_phone_numbers AS p
 LEFT JOIN company_policies AS cp ON cp.company = p.assigned_broker_company
+CROSS JOIN _policy_defaults AS d
 CROSS JOIN LATERAL (
-    SELECT coalesce(cp.cooldown, interval '0') AS cooldown,
+    SELECT coalesce(cp.cooldown, d.cooldown) AS cooldown,
            cp.daily_cap,
-           date_trunc('day', now() AT TIME ZONE coalesce(cp.time_zone, 'UTC'))
-               AT TIME ZONE coalesce(cp.time_zone, 'UTC') AS day_start
+           date_trunc('day', now() AT TIME ZONE coalesce(cp.time_zone, d.time_zone))
+               AT TIME ZONE coalesce(cp.time_zone, d.time_zone) AS day_start
 ) AS rules
 CROSS JOIN LATERAL (
     SELECT count(*) AS assignments
@@ -86,3 +143,125 @@ CROSS JOIN LATERAL (
       AND l.number = p.number AND l.broker_company = p.assigned_broker_company
       AND l.event = 'assigned' AND l.occurred_at >= rules.day_start
 ) AS capped;
+
+-- Internal helpers are named with a leading underscore (pgmq's convention): what \df lists
+-- without one is the API. A rename keeps each routine's grants and comment, and triggers and
+-- views refer to routines by oid; the routines that call a helper by name get their new text
+-- below (the same text as sql/analytics.sql, sql/access.sql and sql/import.sql).
+ALTER FUNCTION phone_number_ledger_is_append_only() RENAME TO _ledger_is_append_only;
+ALTER FUNCTION signalwire_phone_numbers_log_direct_change() RENAME TO _log_direct_change;
+ALTER FUNCTION local_day_end(timestamptz, text) RENAME TO _local_day_end;
+ALTER FUNCTION raise_pool_alert(text, bigint, bigint, bigint) RENAME TO _raise_pool_alert;
+ALTER FUNCTION rearm_pool_alert(text) RENAME TO _rearm_pool_alert;
+ALTER FUNCTION hours_until_dry(bigint, double precision, bigint[]) RENAME TO _hours_until_dry;
+ALTER FUNCTION pool_access_objects(text) RENAME TO _pool_access_objects;
+ALTER FUNCTION import_phone_numbers_text(text) RENAME TO _import_phone_numbers_text;
+
+CREATE OR REPLACE FUNCTION import_phone_numbers(numbers jsonb)
+RETURNS TABLE (inserted bigint, updated bigint, unchanged bigint)
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+    SELECT * FROM @extschema@._import_phone_numbers_text(numbers::text)
+$$;
+
+CREATE OR REPLACE FUNCTION check_pool_alerts() RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+DECLARE
+    sent integer := 0;
+    low record;
+BEGIN
+    PERFORM _rearm_pool_alert(s.company) FROM pool_alert_state AS s
+    WHERE NOT EXISTS (SELECT FROM pool_alerts AS a WHERE a.company = s.company);
+    FOR low IN SELECT * FROM pool_alerts WHERE alerted_at IS NULL ORDER BY company LOOP
+        IF _raise_pool_alert(low.company, low.available, low.numbers, low.low_water_mark) THEN
+            sent := sent + 1;
+        END IF;
+    END LOOP;
+    RETURN sent;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION pool_runway(recent interval DEFAULT '3 hours')
+RETURNS TABLE (company text, available bigint, assigned bigint, assignments_per_hour numeric,
+               releases_next_24h bigint, hours_until_dry numeric, dry_at timestamptz)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+WITH demand AS (
+    SELECT broker_company AS company,
+           count(*) / (extract(epoch FROM recent) / 3600.0) AS per_hour
+    FROM phone_number_ledger
+    WHERE event = 'assigned' AND occurred_at > now() - recent
+    GROUP BY broker_company
+), ending AS (
+    -- Overdue holds count in the first hour: the next release run frees them.
+    SELECT assigned_broker_company AS company,
+           greatest(floor(extract(epoch FROM release_at - now()) / 3600), 0)::int AS hour,
+           count(*) AS holds
+    FROM signalwire_phone_numbers
+    WHERE assignment_status = 'assigned'
+    GROUP BY 1, 2
+), forecast AS (
+    SELECT h.company, h.available, h.assigned, coalesce(d.per_hour, 0) AS per_hour,
+           r.next_24h,
+           _hours_until_dry(h.available, coalesce(d.per_hour, 0)::float8, r.by_hour) AS hours
+    FROM pool_health AS h
+    LEFT JOIN demand AS d ON d.company = h.company
+    CROSS JOIN LATERAL (
+        SELECT array_agg(coalesce(e.holds, 0) ORDER BY s.hour) AS by_hour,
+               coalesce(sum(e.holds) FILTER (WHERE s.hour < 24), 0)::bigint AS next_24h
+        FROM generate_series(0, 47) AS s (hour)
+        LEFT JOIN ending AS e ON e.company = h.company AND e.hour = s.hour
+    ) AS r
+    WHERE recent > interval '0'
+)
+SELECT company, available, assigned, round(per_hour, 2), next_24h, round(hours::numeric, 1),
+       now() + hours * interval '1 hour'
+FROM forecast
+ORDER BY hours NULLS LAST, company
+$$;
+
+CREATE OR REPLACE FUNCTION grant_pool_access(role regrole, access text DEFAULT 'caller')
+RETURNS SETOF text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    item record;
+BEGIN
+    IF role IS NULL OR access IS NULL THEN
+        RAISE EXCEPTION 'role and access must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF access NOT IN ('caller', 'monitor', 'operator') THEN
+        RAISE EXCEPTION 'Unknown access level ''%''; valid levels are caller, monitor, operator', access
+            USING ERRCODE = '22023',
+                  HINT = 'caller: assign and outcomes; monitor: views; operator: everything.';
+    END IF;
+    EXECUTE format('GRANT USAGE ON SCHEMA @extschema@ TO %s', role);
+    RETURN NEXT 'USAGE ON SCHEMA @extschema@';
+    FOR item IN SELECT * FROM @extschema@._pool_access_objects(access) LOOP
+        IF item.kind = 'view' THEN
+            EXECUTE format('GRANT SELECT ON %s TO %s', item.object, role);
+            RETURN NEXT 'SELECT ON ' || item.object;
+        ELSE
+            EXECUTE format('GRANT EXECUTE ON %s %s TO %s', upper(item.kind), item.object, role);
+            RETURN NEXT 'EXECUTE ON ' || item.object;
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION revoke_pool_access(role regrole)
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    item record;
+BEGIN
+    IF role IS NULL THEN
+        RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    FOR item IN SELECT * FROM @extschema@._pool_access_objects('operator') LOOP
+        IF item.kind = 'view' THEN
+            EXECUTE format('REVOKE ALL ON %s FROM %s', item.object, role);
+        ELSE
+            EXECUTE format('REVOKE ALL ON %s %s FROM %s', upper(item.kind), item.object, role);
+        END IF;
+    END LOOP;
+    EXECUTE format('REVOKE ALL ON SCHEMA @extschema@ FROM %s', role);
+END
+$$;

@@ -143,7 +143,7 @@ CREATE INDEX idx_phone_number_ledger_time
     ON phone_number_ledger USING brin (occurred_at);
 
 -- The ledger is history: rows are added, never changed or removed.
-CREATE FUNCTION phone_number_ledger_is_append_only() RETURNS trigger
+CREATE FUNCTION _ledger_is_append_only() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RAISE EXCEPTION 'phone_number_ledger is append-only: % is not allowed', TG_OP
@@ -154,10 +154,10 @@ $$;
 
 CREATE TRIGGER phone_number_ledger_no_update_delete
     BEFORE UPDATE OR DELETE ON phone_number_ledger
-    FOR EACH ROW EXECUTE FUNCTION phone_number_ledger_is_append_only();
+    FOR EACH ROW EXECUTE FUNCTION _ledger_is_append_only();
 CREATE TRIGGER phone_number_ledger_no_truncate
     BEFORE TRUNCATE ON phone_number_ledger
-    FOR EACH STATEMENT EXECUTE FUNCTION phone_number_ledger_is_append_only();
+    FOR EACH STATEMENT EXECUTE FUNCTION _ledger_is_append_only();
 
 -- Per-company rules. A NULL column means "the default", which company_policy() supplies.
 -- Hold rules (set_company_policy) first; pool rules (set_pool_rules, since 0.3.0) after.
@@ -181,22 +181,38 @@ CREATE TABLE company_policies (
 COMMENT ON TABLE company_policies IS
     'Per-company rules; change them with set_company_policy() and set_pool_rules(). NULL means the default.';
 
--- The effective policy of any company, defaults included: the one place the defaults live.
+-- The default of every per-company rule, the one place the defaults live: company_policy()
+-- and the monitoring views read them (a view may read this view without its readers needing a
+-- grant on it; a function they would need EXECUTE on). A NULL column of company_policies means
+-- "this default". The share stays numeric, so 0.2 of 15 numbers is 3 in pool_alerts too.
+CREATE VIEW _policy_defaults AS
+SELECT interval '18 hours' AS retention,
+       interval '24 hours' AS booked_hold,
+       'UTC'::text AS time_zone,
+       0.2::numeric AS low_water_share,
+       true AS local_presence,
+       interval '0' AS cooldown;
+
+COMMENT ON VIEW _policy_defaults IS
+    'The default of each per-company rule (internal): what a NULL column of company_policies means.';
+
+-- The effective policy of any company, defaults included (_policy_defaults).
 -- Plain SQL without SET options so the planner inlines it into the statements that use it.
 CREATE FUNCTION company_policy(company text)
 RETURNS TABLE (retention interval, booked_hold interval, time_zone text,
                low_water_count integer, low_water_share double precision,
                local_presence boolean, cooldown interval, daily_cap integer)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce(p.retention, interval '18 hours'),
-           coalesce(p.booked_hold, interval '24 hours'),
-           coalesce(p.time_zone, 'UTC'),
+    SELECT coalesce(p.retention, d.retention),
+           coalesce(p.booked_hold, d.booked_hold),
+           coalesce(p.time_zone, d.time_zone),
            p.low_water_count,
-           CASE WHEN p.low_water_count IS NULL THEN coalesce(p.low_water_share, 0.2)::float8 END,
-           coalesce(p.local_presence, true),
-           coalesce(p.cooldown, interval '0'),
+           CASE WHEN p.low_water_count IS NULL
+                THEN coalesce(p.low_water_share, d.low_water_share)::float8 END,
+           coalesce(p.local_presence, d.local_presence),
+           coalesce(p.cooldown, d.cooldown),
            p.daily_cap
-    FROM (SELECT) AS one
+    FROM @extschema@._policy_defaults AS d
     LEFT JOIN @extschema@.company_policies AS p ON p.company OPERATOR(pg_catalog.=) $1
 $$;
 
@@ -212,7 +228,7 @@ COMMENT ON TABLE pool_alert_state IS
 
 -- The first instant of the day after `instant`'s local day in `time_zone`. Postgres' time-zone
 -- database makes this right on days of 23 or 25 hours.
-CREATE FUNCTION local_day_end(instant timestamptz, time_zone text) RETURNS timestamptz
+CREATE FUNCTION _local_day_end(instant timestamptz, time_zone text) RETURNS timestamptz
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT (pg_catalog.date_trunc('day', $1 AT TIME ZONE $2) OPERATOR(pg_catalog.+) interval '1 day')
            AT TIME ZONE $2
@@ -337,7 +353,7 @@ SELECT pg_catalog.pg_extension_config_dump('pool_alert_state', '');
 -- a trigger would log them a second time (and collide with the restored ledger's ids). The API writes
 -- its own, more precise ledger rows and marks its calls with pool_ext.in_api (set on its
 -- functions), so these triggers skip them without running.
-CREATE FUNCTION signalwire_phone_numbers_log_direct_change() RETURNS trigger
+CREATE FUNCTION _log_direct_change() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.currently_assigned_to IS NOT NULL THEN
@@ -358,9 +374,9 @@ CREATE TRIGGER signalwire_phone_numbers_direct_update
     AFTER UPDATE ON signalwire_phone_numbers FOR EACH ROW
     WHEN (OLD.currently_assigned_to IS DISTINCT FROM NEW.currently_assigned_to
           AND current_setting('pool_ext.in_api', true) IS DISTINCT FROM 'on')
-    EXECUTE FUNCTION signalwire_phone_numbers_log_direct_change();
+    EXECUTE FUNCTION _log_direct_change();
 CREATE TRIGGER signalwire_phone_numbers_direct_delete
     AFTER DELETE ON signalwire_phone_numbers FOR EACH ROW
     WHEN (OLD.currently_assigned_to IS NOT NULL
           AND current_setting('pool_ext.in_api', true) IS DISTINCT FROM 'on')
-    EXECUTE FUNCTION signalwire_phone_numbers_log_direct_change();
+    EXECUTE FUNCTION _log_direct_change();

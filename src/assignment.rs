@@ -14,7 +14,7 @@
 use std::sync::OnceLock;
 
 use pgrx::datum::{DatumWithOid, Interval, TimestampWithTimeZone};
-use pgrx::pg_sys::{self, panic::ErrorReport};
+use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use pgrx::PgSqlErrorCode;
@@ -25,7 +25,7 @@ use crate::plans::{plan, plan_sql, Statement};
 use crate::rules::{
     alert_after_scan, alert_scan_size, area_prefix, claim_choices, low_water_mark, Alert, ChosenBy,
 };
-use crate::validation::{closest_name, optional_text, required, required_text};
+use crate::validation::closest_name;
 
 /// The first key of pool_ext's advisory locks: 'pool' in ASCII.
 const LOCK_SPACE: i32 = 1_886_351_212;
@@ -61,33 +61,10 @@ fn lock_lead(company: &str, lead: pgrx::Uuid) {
     }
 }
 
-/// The company's rules and the lead's standing, in one row. Every part is an index lookup or a
-/// read of a one-row table; scalar subqueries rather than joins, so that no estimate of an
-/// unanalyzed table multiplies into the plan's cost (a 0.3.0 plan crossed jit_above_cost that
-/// way), and nothing that only some calls need (each part is set up on every call).
-/// $1 company, $2 lead.
+/// The company's rules and the lead's standing, in one row.
+/// Text and parameters: sql/statements/lookup_standing.sql.
 pub(crate) const LOOKUP: Statement = Statement {
-    sql: "
-SELECT policy.retention,
-       clock_timestamp() - policy.cooldown,
-       policy.daily_cap,
-       CASE WHEN policy.daily_cap IS NOT NULL THEN
-           pg_catalog.date_trunc('day', clock_timestamp() AT TIME ZONE policy.time_zone)
-               AT TIME ZONE policy.time_zone
-       END,
-       policy.local_presence,
-       policy.low_water_count,
-       policy.low_water_share,
-       EXISTS (SELECT FROM pool_alert_state AS a WHERE a.company = $1),
-       (SELECT s.active FROM company_pool_sizes AS s WHERE s.company = $1),
-       (SELECT t.leads::text FROM crm_tables AS t),
-       (SELECT t.interactions::text FROM crm_tables AS t),
-       (SELECT own.vapi_phone_number_id FROM signalwire_phone_numbers AS own
-        WHERE own.currently_assigned_to = $2 AND own.assigned_broker_company = $1),
-       (SELECT l.vapi_phone_number_id FROM phone_number_ledger AS l
-        WHERE l.lead_id = $2 AND l.broker_company = $1 AND l.event = 'assigned'
-        ORDER BY l.id DESC LIMIT 1)
-FROM company_policy($1) AS policy",
+    sql: include_str!("../sql/statements/lookup_standing.sql"),
     arg_types: &[pg_sys::TEXTOID, pg_sys::UUIDOID],
 };
 
@@ -99,34 +76,10 @@ const COUNT_ACTIVE: Statement = Statement {
     arg_types: &[pg_sys::TEXTOID],
 };
 
-/// The lead's hold $4, locked, made to last at least the retention $3 from now; a longer hold
-/// (a booked appointment) stays as it is. A renewal that moves the end writes a 'renewed'
-/// ledger row. No row: the hold was released since LOOKUP read it.
-/// $1 company, $2 lead, $3 retention, $4 the hold's vapi_phone_number_id.
+/// The lead's hold, locked and renewed to last at least the retention from now.
+/// Text and parameters: sql/statements/renew_hold.sql.
 pub(crate) const RENEW: Statement = Statement {
-    sql: "
-WITH hold AS (
-    SELECT p.vapi_phone_number_id, p.number, p.name, p.assigned_at, p.release_at
-    FROM signalwire_phone_numbers AS p
-    WHERE p.vapi_phone_number_id = $4 AND p.currently_assigned_to = $2
-      AND p.assigned_broker_company = $1
-    FOR NO KEY UPDATE
-), stamp AS (
-    SELECT clock_timestamp() + $3 AS until
-), renewed AS (
-    UPDATE signalwire_phone_numbers AS p
-    SET release_at = stamp.until
-    FROM hold, stamp
-    WHERE p.vapi_phone_number_id = hold.vapi_phone_number_id AND hold.release_at < stamp.until
-    RETURNING p.vapi_phone_number_id, p.number, p.release_at
-), logged AS (
-    INSERT INTO phone_number_ledger
-        (event, vapi_phone_number_id, number, broker_company, lead_id, release_at, reason)
-    SELECT 'renewed', vapi_phone_number_id, number, $1, $2, release_at, 'repeat call'
-    FROM renewed
-)
-SELECT hold.number, hold.name, hold.assigned_at, greatest(hold.release_at, stamp.until)
-FROM hold, stamp",
+    sql: include_str!("../sql/statements/renew_hold.sql"),
     arg_types: &[
         pg_sys::TEXTOID,
         pg_sys::UUIDOID,
@@ -145,67 +98,17 @@ const UNDER_CAP: &str = "($5 IS NULL OR (SELECT count(*) FROM phone_number_ledge
 const RESTED: &str = "({n}.released_at IS NULL OR {n}.released_at <= $4)";
 
 /// One claim: the first free number of the choice, hold and ledger row written together.
-/// `{choice}` narrows the candidates; the ORDER BY matches idx_signalwire_pool_assignment (and
-/// idx_signalwire_pool_free_area after its equality), so the scan stops at the first row it can
-/// lock. The row is re-checked as it is now (another caller may have taken it since this
-/// snapshot) and rows locked by transactions in flight are skipped, never waited for. The last
-/// column says whether at least $7 assignable numbers are left beside the claimed one, for the
-/// low-water alert (EXISTS, not a count: it costs less to set up on every call).
-/// $1 company, $2 lead, $3 retention, $4 the cooldown's cutoff, $5 daily cap, $6 start of the
-/// company's day, $7 how many assignable numbers left are "enough" (alert_scan_size), $8 the
-/// choice's key (the previous number's id, or the area prefix).
-const CLAIM: &str = "
-WITH target AS (
-    SELECT p.vapi_phone_number_id
-    FROM signalwire_phone_numbers AS p
-    WHERE p.assigned_broker_company = $1
-      AND p.assignment_status = 'available' AND p.status = 'active'
-      AND {choice}
-      AND {under_cap_p}
-    ORDER BY p.assigned_at NULLS FIRST, p.vapi_phone_number_id
-    LIMIT 1
-    FOR NO KEY UPDATE SKIP LOCKED
-), stamp AS (
-    -- The moment of the claim, not the transaction's start: this snapshot already sees the
-    -- release that freed the number, so the hold never seems to begin before that release.
-    SELECT clock_timestamp() AS at
-), claimed AS (
-    UPDATE signalwire_phone_numbers AS pool
-    SET assignment_status        = 'assigned',
-        currently_assigned_to    = $2,
-        assigned_at              = stamp.at,
-        release_at               = stamp.at + $3,
-        last_call_outcome        = NULL,
-        appointment_scheduled_at = NULL
-    FROM target, stamp
-    WHERE pool.vapi_phone_number_id = target.vapi_phone_number_id
-    RETURNING pool.vapi_phone_number_id, pool.number, pool.name, pool.assigned_at, pool.release_at
-), logged AS (
-    INSERT INTO phone_number_ledger
-        (event, vapi_phone_number_id, number, broker_company, lead_id, occurred_at, release_at, reason)
-    SELECT 'assigned', vapi_phone_number_id, number, $1, $2, assigned_at, release_at, 'assign'
-    FROM claimed
-)
-SELECT c.vapi_phone_number_id, c.number, c.name, c.assigned_at, c.release_at,
-       EXISTS (SELECT FROM signalwire_phone_numbers AS f
-               WHERE {free_f} AND f.vapi_phone_number_id <> c.vapi_phone_number_id
-               OFFSET $7 - 1)
-FROM claimed AS c";
+/// Text and parameters: sql/statements/claim_number.sql.
+const CLAIM: &str = include_str!("../sql/statements/claim_number.sql");
 
 /// Whether number `{n}` may be assigned now: free, active, rested, under its cap.
 const ASSIGNABLE: &str = "{n}.assigned_broker_company = $1
               AND {n}.assignment_status = 'available' AND {n}.status = 'active'
               AND {rested} AND {under_cap}";
 
-/// The assignable numbers a claim left (the one it took counted out), at most $7: the
-/// low-water alert's figure, counted only when an alert is being raised.
-/// $1 company, $4 the cooldown's cutoff, $5 daily cap, $6 start of the day, $7 the most to
-/// count, $8 the claimed number's id.
-const COUNT_FREE: &str = "
-SELECT count(*) FROM (
-    SELECT FROM signalwire_phone_numbers AS f
-    WHERE {free_f} AND f.vapi_phone_number_id <> $8
-    LIMIT $7) AS free";
+/// The assignable numbers a claim left, for the low-water alert.
+/// Text and parameters: sql/statements/count_free_numbers.sql.
+const COUNT_FREE: &str = include_str!("../sql/statements/count_free_numbers.sql");
 
 const CLAIM_ARGS: &[pg_sys::Oid] = &[
     pg_sys::TEXTOID,
@@ -292,10 +195,10 @@ const EXHAUSTED: Statement = Statement {
 
 const COMPANIES: &str = "SELECT DISTINCT assigned_broker_company FROM signalwire_phone_numbers";
 
-/// Changing a company's low-water alert: sql/analytics.sql, raise_pool_alert and
-/// rearm_pool_alert (check_pool_alerts uses them too).
+/// Changing a company's low-water alert: sql/analytics.sql, _raise_pool_alert and
+/// _rearm_pool_alert (check_pool_alerts uses them too).
 const RAISE_ALERT: Statement = Statement {
-    sql: "SELECT raise_pool_alert($1, $2, $3, $4)",
+    sql: "SELECT _raise_pool_alert($1, $2, $3, $4)",
     arg_types: &[
         pg_sys::TEXTOID,
         pg_sys::INT8OID,
@@ -305,13 +208,13 @@ const RAISE_ALERT: Statement = Statement {
 };
 
 const REARM_ALERT: Statement = Statement {
-    sql: "SELECT rearm_pool_alert($1)",
+    sql: "SELECT _rearm_pool_alert($1)",
     arg_types: &[pg_sys::TEXTOID],
 };
 
 /// vapi_phone_number_id, number, name, assigned_broker_company, assigned_at, release_at,
 /// area_code_matched, chosen_by
-type AssignedRow = (
+pub type AssignedRow = (
     String,
     String,
     Option<String>,
@@ -321,48 +224,6 @@ type AssignedRow = (
     Option<bool>,
     String,
 );
-
-/// Assign a caller number of `company` to `lead` and return it, with how it was chosen. A lead
-/// that holds a number of that company gets it back, its hold renewed to last at least the
-/// company's retention from now (a longer hold is kept). Otherwise the number the lead held
-/// last at the company comes first when it is free, then, when `customer_phone` (the lead's own
-/// phone) has a North American area code and local presence is on, the least recently used
-/// free number of that area, then the company's least recently used free number. Numbers
-/// resting after a release (except the lead's previous one) or at their daily cap are skipped.
-/// Runs in the caller's transaction: a rollback undoes the hold, its ledger row, the CRM rows
-/// and a low-water alert together.
-#[pg_extern(volatile, security_definer, parallel_unsafe)]
-#[search_path(pg_catalog, @extschema@, pg_temp)]
-#[allow(clippy::type_complexity)] // the result row's columns, named for SQL
-fn assign_phone_number(
-    company: Option<&str>,
-    lead: Option<pgrx::Uuid>,
-    customer_phone: default!(Option<&str>, "NULL"),
-) -> Result<
-    TableIterator<
-        'static,
-        (
-            name!(vapi_phone_number_id, String),
-            name!(number, String),
-            name!(name, Option<String>),
-            name!(assigned_broker_company, String),
-            name!(assigned_at, TimestampWithTimeZone),
-            name!(release_at, TimestampWithTimeZone),
-            name!(area_code_matched, Option<bool>),
-            name!(chosen_by, String),
-        ),
-    >,
-    ErrorReport,
-> {
-    let company = required_text(company, "company")?;
-    let lead = required(lead, "lead")?;
-    let customer_phone = optional_text(customer_phone, "customer_phone", MAX_CUSTOMER_PHONE)?;
-    let row = Spi::connect_mut(|client| assign(client, company, lead, customer_phone))?;
-    Ok(TableIterator::once(row))
-}
-
-/// Longer than any phone number however it is written; keeps junk out of the CRM.
-const MAX_CUSTOMER_PHONE: usize = 32;
 
 /// What LOOKUP read.
 struct Standing {
@@ -429,7 +290,8 @@ fn lookup(
     })
 }
 
-fn assign(
+/// The assignment itself, its arguments checked (src/api/assignment.rs says what it does).
+pub fn assign(
     client: &mut SpiClient<'_>,
     company: &str,
     lead: pgrx::Uuid,

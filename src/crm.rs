@@ -2,10 +2,8 @@
 //! the number, and an interaction row records it, in the assignment's transaction.
 
 use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
-use pgrx::pg_sys::{self, panic::ErrorReport};
-use pgrx::prelude::*;
+use pgrx::pg_sys;
 use pgrx::spi::SpiClient;
-use pgrx::PgRelation;
 
 use crate::errors::PoolError;
 use crate::plans::{plan, plan_sql, Statement};
@@ -86,52 +84,33 @@ fn check_table(
     }
 }
 
-/// Register the CRM's leads and interactions tables; from then on every new assignment also
-/// updates the lead row and inserts an interaction. Checks the columns first and names what is
-/// missing. Runs with the caller's rights: only the extension's owner (or a superuser) can
-/// register. pool_ext never creates, alters or drops these tables.
-#[pg_extern(volatile, parallel_unsafe)]
-#[search_path(pg_catalog, @extschema@, pg_temp)]
-fn register_crm_tables(
-    leads: Option<PgRelation>,
-    interactions: Option<PgRelation>,
-) -> Result<String, ErrorReport> {
-    let leads = leads
-        .ok_or(PoolError::NullArgument { argument: "leads" })?
-        .oid();
-    let interactions = interactions
-        .ok_or(PoolError::NullArgument {
-            argument: "interactions",
-        })?
-        .oid();
-    let registered = Spi::connect_mut(|client| -> Result<String, PoolError> {
-        let leads_name = check_table(client, leads, LEADS_COLUMNS)?;
-        let interactions_name = check_table(client, interactions, INTERACTIONS_COLUMNS)?;
-        let args: [DatumWithOid; 2] = [leads.into(), interactions.into()];
-
-        client.update(
-                    "INSERT INTO crm_tables (leads, interactions) VALUES ($1, $2)
-                     ON CONFLICT (singleton) DO UPDATE
-                     SET leads = EXCLUDED.leads, interactions = EXCLUDED.interactions, registered_at = now()",
-                    None,
-                    &args,
-                )?;
-        check_owners(client)?;
-        Ok(format!("assign_phone_number now also updates {leads_name} and inserts into {interactions_name}"))
-    })?;
-    Ok(registered)
+/// Register `leads` and `interactions` (their columns checked first); the message to show.
+pub fn register(
+    client: &mut SpiClient<'_>,
+    leads: pg_sys::Oid,
+    interactions: pg_sys::Oid,
+) -> Result<String, PoolError> {
+    let leads_name = check_table(client, leads, LEADS_COLUMNS)?;
+    let interactions_name = check_table(client, interactions, INTERACTIONS_COLUMNS)?;
+    let args: [DatumWithOid; 2] = [leads.into(), interactions.into()];
+    client.update(
+        "INSERT INTO crm_tables (leads, interactions) VALUES ($1, $2)
+         ON CONFLICT (singleton) DO UPDATE
+         SET leads = EXCLUDED.leads, interactions = EXCLUDED.interactions, registered_at = now()",
+        None,
+        &args,
+    )?;
+    check_owners(client)?;
+    Ok(format!(
+        "assign_phone_number now also updates {leads_name} and inserts into {interactions_name}"
+    ))
 }
 
-/// Stop tracking assignments in the CRM tables. Returns false when none were registered.
-#[pg_extern(volatile, parallel_unsafe)]
-#[search_path(pg_catalog, @extschema@, pg_temp)]
-fn unregister_crm_tables() -> Result<bool, ErrorReport> {
-    let deleted = Spi::connect_mut(|client| -> Result<bool, PoolError> {
-        Ok(!client
-            .update("DELETE FROM crm_tables", None, &[])?
-            .is_empty())
-    })?;
-    Ok(deleted)
+/// Forget the registered tables; false when none were registered.
+pub fn unregister(client: &mut SpiClient<'_>) -> Result<bool, PoolError> {
+    Ok(!client
+        .update("DELETE FROM crm_tables", None, &[])?
+        .is_empty())
 }
 
 /// The registered tables, as names quoted for SQL.
@@ -150,18 +129,10 @@ pub struct Assignment<'a> {
     pub assigned_at: TimestampWithTimeZone,
 }
 
-/// Each registered table with its owner (NULL when the table was dropped). Runs on every
-/// tracked assignment, so the catalogs are read by oid through their indexes (crm_tables is a
-/// single row): a join on `c.oid IN (t.leads, t.interactions)` read all of pg_class instead
-/// (0.3 ms here, more in a database with thousands of relations, such as Supabase's).
+/// Each registered table with its owner (NULL when the table was dropped).
+/// Text and parameters: sql/statements/crm_table_owners.sql.
 const OWNERS: Statement = Statement {
-    sql: "
-SELECT registered.rel::regclass::text, owner.rolname::text, owner.rolsuper
-FROM (VALUES ((SELECT t.leads FROM crm_tables AS t)), ((SELECT t.interactions FROM crm_tables AS t)))
-     AS registered (rel)
-LEFT JOIN LATERAL (
-    SELECT r.rolname, r.rolsuper FROM pg_class AS c JOIN pg_roles AS r ON r.oid = c.relowner
-    WHERE c.oid = registered.rel) AS owner ON true",
+    sql: include_str!("../sql/statements/crm_table_owners.sql"),
     arg_types: &[],
 };
 

@@ -4,15 +4,15 @@
 use std::collections::HashMap;
 
 use pgrx::datum::DatumWithOid;
-use pgrx::pg_sys::{self, panic::ErrorReport};
-use pgrx::prelude::*;
+use pgrx::pg_sys;
+use pgrx::spi::SpiClient;
 use pgrx::JsonB;
 use serde::{Deserialize, Serialize};
 
 use crate::errors::{shorten, PoolError};
-use crate::lifecycle::lock_number;
 use crate::plans::{plan, Statement};
-use crate::validation::{is_e164, required_text};
+use crate::releases::lock_number;
+use crate::validation::is_e164;
 
 /// One entry of the numbers document, as the original JSON config writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -142,62 +142,17 @@ fn json_type(value: &serde_json::Value) -> &'static str {
     }
 }
 
-/// Lock the rows the document touches (in id order, so two imports cannot deadlock) and
-/// report the first entry that would move a held number to another company, or take a
-/// number string another row keeps. $1: the validated entries as JSON.
+/// Lock the rows the document touches and report the first conflict.
+/// Text and parameters: sql/statements/import_conflicts.sql.
 const IMPORT_CONFLICTS: Statement = Statement {
-    sql: "
-WITH input AS (
-    SELECT e.item ->> 'vapi_phone_number_id' AS vapi_phone_number_id,
-           e.item ->> 'number' AS number,
-           e.item ->> 'broker_company' AS broker_company,
-           e.position - 1 AS position
-    FROM jsonb_array_elements($1) WITH ORDINALITY AS e(item, position)
-), locked AS (
-    SELECT p.* FROM signalwire_phone_numbers AS p
-    WHERE p.vapi_phone_number_id IN (SELECT vapi_phone_number_id FROM input)
-       OR p.number IN (SELECT number FROM input)
-    ORDER BY p.vapi_phone_number_id
-    FOR NO KEY UPDATE
-)
-SELECT position, 'broker_company', format('%s is held by lead %s until %s; it cannot move to %s now',
-       quote_literal(l.vapi_phone_number_id), l.currently_assigned_to, l.release_at, quote_literal(i.broker_company))
-FROM input AS i JOIN locked AS l USING (vapi_phone_number_id)
-WHERE l.assignment_status = 'assigned' AND l.assigned_broker_company <> i.broker_company
-UNION ALL
-SELECT position, 'number', format('%s is held by lead %s until %s; its number cannot change to %s now',
-       quote_literal(l.vapi_phone_number_id), l.currently_assigned_to, l.release_at, i.number)
-FROM input AS i JOIN locked AS l USING (vapi_phone_number_id)
-WHERE l.assignment_status = 'assigned' AND l.number <> i.number
-UNION ALL
-SELECT position, 'number', format('%s already belongs to %s', i.number, quote_literal(l.vapi_phone_number_id))
-FROM input AS i JOIN locked AS l ON l.number = i.number AND l.vapi_phone_number_id <> i.vapi_phone_number_id
-WHERE NOT EXISTS (SELECT FROM input AS j
-                  WHERE j.vapi_phone_number_id = l.vapi_phone_number_id AND j.number <> l.number)
-ORDER BY 1
-LIMIT 1",
+    sql: include_str!("../sql/statements/import_conflicts.sql"),
     arg_types: &[pg_sys::JSONBOID],
 };
 
-/// Insert new numbers, update changed ones, leave identical ones alone (no new row version).
+/// Insert new numbers, update changed ones, leave identical ones alone.
+/// Text and parameters: sql/statements/import_upsert.sql.
 const IMPORT_UPSERT: Statement = Statement {
-    sql: "
-WITH written AS (
-    INSERT INTO signalwire_phone_numbers AS p
-        (vapi_phone_number_id, number, name, assigned_broker_company, notes)
-    SELECT vapi_phone_number_id, number, name, broker_company, notes
-    FROM jsonb_to_recordset($1)
-         AS e(vapi_phone_number_id text, number text, name text, broker_company text, notes text)
-    ON CONFLICT (vapi_phone_number_id) DO UPDATE
-    SET number = EXCLUDED.number,
-        name = EXCLUDED.name,
-        assigned_broker_company = EXCLUDED.assigned_broker_company,
-        notes = EXCLUDED.notes
-    WHERE (p.number, p.name, p.assigned_broker_company, p.notes)
-          IS DISTINCT FROM (EXCLUDED.number, EXCLUDED.name, EXCLUDED.assigned_broker_company, EXCLUDED.notes)
-    RETURNING xmax = 0 AS inserted
-)
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written",
+    sql: include_str!("../sql/statements/import_upsert.sql"),
     arg_types: &[pg_sys::JSONBOID],
 };
 
@@ -214,64 +169,26 @@ pub fn parse_document(text: &str) -> Result<serde_json::Value, PoolError> {
     })
 }
 
-// `import_phone_numbers(jsonb)` hands the document over as text: pgrx's own jsonb conversion
-// fails on deep nesting with an internal error, where the caller deserves a 22023.
-pgrx::extension_sql!(
-    r#"
-CREATE FUNCTION import_phone_numbers(numbers jsonb)
-RETURNS TABLE (inserted bigint, updated bigint, unchanged bigint)
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
-    SELECT * FROM @extschema@.import_phone_numbers_text(numbers::text)
-$$;
-COMMENT ON FUNCTION import_phone_numbers(jsonb) IS
-    'Import the numbers document: a JSON array of {vapi_phone_number_id, number, name, broker_company, notes?}. All or nothing; returns inserted, updated, unchanged.';
-"#,
-    name = "import_phone_numbers",
-    requires = [import_phone_numbers_text],
-);
-
-/// Import the numbers document (a JSON array of objects with vapi_phone_number_id, number,
-/// name, broker_company and optional notes) given as JSON text; callers use
-/// `import_phone_numbers(jsonb)`. All or nothing; re-running the same document changes
-/// nothing. Numbers the document does not list are left alone.
-#[pg_extern(volatile, security_definer, parallel_unsafe)]
-#[search_path(pg_catalog, @extschema@, pg_temp)]
-fn import_phone_numbers_text(
-    numbers: Option<&str>,
-) -> Result<
-    TableIterator<
-        'static,
-        (
-            name!(inserted, i64),
-            name!(updated, i64),
-            name!(unchanged, i64),
-        ),
-    >,
-    ErrorReport,
-> {
-    let text = numbers.ok_or(PoolError::NullArgument {
-        argument: "numbers",
-    })?;
-    let entries = parse_numbers(&parse_document(text)?)?;
+/// Import the parsed entries, all or nothing: (inserted, updated, unchanged).
+pub fn import(
+    client: &mut SpiClient<'_>,
+    entries: &[NumberEntry],
+) -> Result<(i64, i64, i64), PoolError> {
     let total = entries.len() as i64;
-    let normalized = JsonB(serde_json::to_value(&entries).expect("entries serialize"));
-    let row = Spi::connect_mut(|client| -> Result<_, PoolError> {
-        let args: [DatumWithOid; 1] = [normalized.into()];
-        let conflict = client.update(&*plan(client, &IMPORT_CONFLICTS)?, Some(1), &args)?;
-        if let Some(row) = conflict.into_iter().next() {
-            let position = row.get::<i64>(1)?.unwrap_or_default();
-            let field = row.get::<String>(2)?.unwrap_or_default();
-            let problem = row.get::<String>(3)?.unwrap_or_default();
-            return Err(invalid(format!("numbers[{position}].{field}"), problem));
-        }
-        let normalized = JsonB(serde_json::to_value(&entries).expect("entries serialize"));
-        let args: [DatumWithOid; 1] = [normalized.into()];
-        let counts = client.update(&*plan(client, &IMPORT_UPSERT)?, Some(1), &args)?;
-        let (inserted, updated) = counts.first().get_two::<i64, i64>()?;
-        let (inserted, updated) = (inserted.unwrap_or(0), updated.unwrap_or(0));
-        Ok((inserted, updated, total - inserted - updated))
-    })?;
-    Ok(TableIterator::once(row))
+    let document = || JsonB(serde_json::to_value(entries).expect("entries serialize"));
+    let args: [DatumWithOid; 1] = [document().into()];
+    let conflict = client.update(&*plan(client, &IMPORT_CONFLICTS)?, Some(1), &args)?;
+    if let Some(row) = conflict.into_iter().next() {
+        let position = row.get::<i64>(1)?.unwrap_or_default();
+        let field = row.get::<String>(2)?.unwrap_or_default();
+        let problem = row.get::<String>(3)?.unwrap_or_default();
+        return Err(invalid(format!("numbers[{position}].{field}"), problem));
+    }
+    let args: [DatumWithOid; 1] = [document().into()];
+    let counts = client.update(&*plan(client, &IMPORT_UPSERT)?, Some(1), &args)?;
+    let (inserted, updated) = counts.first().get_two::<i64, i64>()?;
+    let (inserted, updated) = (inserted.unwrap_or(0), updated.unwrap_or(0));
+    Ok((inserted, updated, total - inserted - updated))
 }
 
 const SET_STATUS: Statement = Statement {
@@ -280,32 +197,13 @@ const SET_STATUS: Statement = Statement {
     arg_types: &[pg_sys::TEXTOID, pg_sys::TEXTOID],
 };
 
-/// Set a number's status; false when it had that status already.
-fn set_status(id: Option<&str>, status: &str) -> Result<bool, ErrorReport> {
-    let id = required_text(id, "vapi_phone_number_id")?;
-    let changed = Spi::connect_mut(|client| -> Result<bool, PoolError> {
-        lock_number(client, id)?;
-        let args: [DatumWithOid; 2] = [id.into(), status.into()];
-        Ok(!client
-            .update(&*plan(client, &SET_STATUS)?, None, &args)?
-            .is_empty())
-    })?;
-    Ok(changed)
-}
-
-/// Retire a number: it is never assigned again; a current hold runs on to its release.
-/// Returns false when it was already inactive.
-#[pg_extern(volatile, security_definer, parallel_unsafe)]
-#[search_path(pg_catalog, @extschema@, pg_temp)]
-fn retire_phone_number(vapi_phone_number_id: Option<&str>) -> Result<bool, ErrorReport> {
-    set_status(vapi_phone_number_id, "inactive")
-}
-
-/// Put a retired number back into its company's pool. Returns false when it was active.
-#[pg_extern(volatile, security_definer, parallel_unsafe)]
-#[search_path(pg_catalog, @extschema@, pg_temp)]
-fn reactivate_phone_number(vapi_phone_number_id: Option<&str>) -> Result<bool, ErrorReport> {
-    set_status(vapi_phone_number_id, "active")
+/// Set a number's status ('active' or 'inactive'); false when it had that status already.
+pub fn set_status(client: &mut SpiClient<'_>, id: &str, status: &str) -> Result<bool, PoolError> {
+    lock_number(client, id)?;
+    let args: [DatumWithOid; 2] = [id.into(), status.into()];
+    Ok(!client
+        .update(&*plan(client, &SET_STATUS)?, None, &args)?
+        .is_empty())
 }
 
 const MOVE: Statement = Statement {
@@ -319,35 +217,24 @@ const HOLD_END: Statement = Statement {
     arg_types: &[pg_sys::TEXTOID],
 };
 
-/// Move a number to another company. Refused while the number is held, so a lead's callback
-/// never reaches the wrong broker. Returns false when it already belonged to that company.
-#[pg_extern(volatile, security_definer, parallel_unsafe)]
-#[search_path(pg_catalog, @extschema@, pg_temp)]
-fn move_phone_number(
-    vapi_phone_number_id: Option<&str>,
-    company: Option<&str>,
-) -> Result<bool, ErrorReport> {
-    let id = required_text(vapi_phone_number_id, "vapi_phone_number_id")?;
-    let company = required_text(company, "company")?;
-    let moved = Spi::connect_mut(|client| -> Result<_, PoolError> {
-        if let Some(lead) = lock_number(client, id)? {
-            let args: [DatumWithOid; 1] = [id.into()];
-            let release_at = client
-                .update(&*plan(client, &HOLD_END)?, Some(1), &args)?
-                .first()
-                .get_one::<String>();
-            return Err(PoolError::NumberHeld {
-                id: id.to_string(),
-                lead: lead.to_string(),
-                release_at: release_at?.unwrap_or_default(),
-            });
-        }
-        let args: [DatumWithOid; 2] = [id.into(), company.into()];
-        Ok(!client
-            .update(&*plan(client, &MOVE)?, None, &args)?
-            .is_empty())
-    })?;
-    Ok(moved)
+/// Move number `id` to `company`, refused while it is held; false when it was there already.
+pub fn move_number(client: &mut SpiClient<'_>, id: &str, company: &str) -> Result<bool, PoolError> {
+    if let Some(lead) = lock_number(client, id)? {
+        let args: [DatumWithOid; 1] = [id.into()];
+        let release_at = client
+            .update(&*plan(client, &HOLD_END)?, Some(1), &args)?
+            .first()
+            .get_one::<String>()?;
+        return Err(PoolError::NumberHeld {
+            id: id.to_string(),
+            lead: lead.to_string(),
+            release_at: release_at.unwrap_or_default(),
+        });
+    }
+    let args: [DatumWithOid; 2] = [id.into(), company.into()];
+    Ok(!client
+        .update(&*plan(client, &MOVE)?, None, &args)?
+        .is_empty())
 }
 
 #[cfg(test)]

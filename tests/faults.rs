@@ -82,7 +82,7 @@ fn run_workers(
                     let company = &companies[(i as usize + t as usize) % companies.len()];
                     let lead = lead(20_000 + t, i);
                     let result = (|| -> Result<(String, String), (bool, postgres::Error)> {
-                        if i % 10 == 0 {
+                        if i.is_multiple_of(10) {
                             s.query_one("SELECT release_expired_phone_numbers()", &[])
                                 .map_err(|e| (false, e))?;
                         }

@@ -101,7 +101,7 @@ fn no_booking_releases_by_day_end_or_retention_whichever_is_first() {
     .unwrap();
     assert!(check(
         &mut s,
-        "SELECT release_at = least(local_day_end(now(), 'UTC'), assigned_at + interval '18 hours')
+        "SELECT release_at = least(_local_day_end(now(), 'UTC'), assigned_at + interval '18 hours')
          FROM signalwire_phone_numbers WHERE vapi_phone_number_id = $1",
         &id
     ));
@@ -110,7 +110,7 @@ fn no_booking_releases_by_day_end_or_retention_whichever_is_first() {
     let zone: String = s
         .query_one(
             "SELECT z FROM unnest(ARRAY['UTC', 'Asia/Kathmandu', 'America/New_York']) AS z
-             WHERE local_day_end(now(), z) > now() + interval '2 hours' LIMIT 1",
+             WHERE _local_day_end(now(), z) > now() + interval '2 hours' LIMIT 1",
             &[],
         )
         .unwrap()
@@ -426,7 +426,7 @@ fn local_day_end_is_right_on_dst_and_odd_offset_days() {
     ] {
         let hours_long: String = s
             .query_one(
-                "SELECT (extract(epoch FROM local_day_end($1::text::timestamptz + interval '12 hours', $2)
+                "SELECT (extract(epoch FROM _local_day_end($1::text::timestamptz + interval '12 hours', $2)
                                       - $1::text::timestamptz) / 3600)::numeric(6, 2)::text",
                 &[&day_start, &zone],
             )

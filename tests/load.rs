@@ -123,7 +123,7 @@ fn thirty_two_sessions_under_load_never_double_assign_and_lose_nothing() {
                         &[Type::UUID, Type::TEXT, Type::TIMESTAMPTZ, Type::TEXT],
                     )
                     .unwrap();
-                let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (u64::from(t) + 1) * 0x1000_0001);
+                let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((u64::from(t) + 1) * 0x1000_0001));
                 let mut seen = Seen::default();
                 let mut held: Vec<(Uuid, String)> = Vec::new();
                 start.wait();

@@ -145,8 +145,8 @@ fn every_routine_pins_its_search_path_or_qualifies_every_name() {
     assert_eq!(
         names,
         [
+            "_local_day_end",
             "company_policy",
-            "local_day_end",
             "release_expired_phone_numbers_in_batches"
         ]
     );

@@ -6,7 +6,9 @@
 use std::process::Command;
 use std::sync::OnceLock;
 
-use postgres::{Client, NoTls};
+use postgres::Client;
+
+mod database;
 pub use uuid::Uuid;
 
 pub struct Cluster {
@@ -74,12 +76,7 @@ fn cluster() -> &'static Cluster {
             "pool_ext is not installed into the system Postgres: run scripts/test.sh \
              (or `cargo pgrx install`) first"
         );
-        admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {template} WITH (FORCE)"))
-            .unwrap();
-        admin
-            .batch_execute(&format!("CREATE DATABASE {template}"))
-            .unwrap();
+        database::recreate(&mut admin, &template, None);
         let mut db = cluster.connect(&template);
         db.batch_execute("CREATE EXTENSION pool_ext").unwrap();
         drop(db);
@@ -89,12 +86,7 @@ fn cluster() -> &'static Cluster {
 
 impl Cluster {
     fn try_connect(&self, dbname: &str) -> Result<Client, postgres::Error> {
-        postgres::Config::new()
-            .host(&self.host)
-            .port(self.port)
-            .user("postgres")
-            .dbname(dbname)
-            .connect(NoTls)
+        database::try_connect(&self.host, self.port, dbname)
     }
 
     fn connect(&self, dbname: &str) -> Client {
@@ -118,15 +110,7 @@ impl TestDb {
         let cluster = cluster();
         let name = name.to_string();
         let mut admin = cluster.connect("postgres");
-        admin
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .unwrap();
-        admin
-            .batch_execute(&format!(
-                "CREATE DATABASE {name} TEMPLATE {}",
-                cluster.template
-            ))
-            .unwrap();
+        database::recreate(&mut admin, &name, Some(&cluster.template));
         // What the README tells operators to do, so the API can be called unqualified.
         admin
             .batch_execute(&format!(

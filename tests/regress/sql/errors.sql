@@ -8,9 +8,9 @@
 -- pool_ext that no argument can provoke; and, since they need a second session at the same
 -- time (tests/isolation):
 --   LeadHoldTaken (40001): a REPEATABLE READ / SERIALIZABLE caller whose snapshot predates
---     another session's hold for the same lead. (isolation/snapshot_callers has such callers,
---     but the 40001 they get is Postgres' own "could not serialize access due to concurrent
---     update", not this variant's message and hint.)
+--     another session's hold for the same lead, and whose claim reaches another number
+--     (isolation/hold_taken shows its message; the tester prints no SQLSTATE or hint; the
+--     callers of isolation/snapshot_callers get Postgres' own 40001 instead).
 --   PoolExhausted's "N being assigned by transactions still in progress" part of the detail:
 --     numbers locked by an uncommitted assignment. (isolation/skip_locked reaches it; the
 --     isolation tester prints the message only, not the detail.)
@@ -176,7 +176,7 @@ INSERT INTO errors_seen (what, sqlstate, message, detail, hint) SELECT * FROM ex
            repeat('n', 2001)));
 INSERT INTO errors_seen (what, sqlstate, message, detail, hint) SELECT * FROM expect_error(
     'InvalidImport: the text form, not JSON',
-    $$SELECT * FROM import_phone_numbers_text('[{"number": 1,')$$);
+    $$SELECT * FROM _import_phone_numbers_text('[{"number": 1,')$$);
 -- CrmColumnsMissing (42703): a wrong type is named as well as a missing column
 INSERT INTO errors_seen (what, sqlstate, message, detail, hint) SELECT * FROM expect_error(
     'CrmColumnsMissing: wrong types',

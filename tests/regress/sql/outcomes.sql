@@ -34,8 +34,8 @@ FROM (VALUES (1, 'Outcome Booked Realty'), (2, 'Outcome Short Booking Realty'),
 
 -- The end of the local day, by Postgres' time-zone database, on fixed instants: an ordinary
 -- day, a 23-hour and a 25-hour day in New York, and one instant in four zones.
-SELECT instant, zone, local_day_end(instant, zone) AS day_ends,
-       local_day_end(instant, zone) - (date_trunc('day', instant AT TIME ZONE zone) AT TIME ZONE zone) AS day_length
+SELECT instant, zone, _local_day_end(instant, zone) AS day_ends,
+       _local_day_end(instant, zone) - (date_trunc('day', instant AT TIME ZONE zone) AT TIME ZONE zone) AS day_length
 FROM (VALUES (timestamptz '2026-06-15 12:00-04', 'America/New_York'),
              (timestamptz '2026-03-08 12:00-04', 'America/New_York'),
              (timestamptz '2026-11-01 12:00-05', 'America/New_York'),
@@ -102,10 +102,10 @@ FROM (VALUES ('Outcome UTC Realty', '0000000c-0000-4000-8000-000000000011'::uuid
              ('Outcome Kiritimati Realty', '0000000c-0000-4000-8000-000000000014'),
              ('Outcome Pago Pago Realty', '0000000c-0000-4000-8000-000000000015')) AS l (company, lead)
 CROSS JOIN LATERAL assign_phone_number(l.company, l.lead) AS a;
--- The end of the day as local_day_end() computes it, as a local midnight, on the next local
+-- The end of the day as _local_day_end() computes it, as a local midnight, on the next local
 -- date, and at most a (25-hour) day away, all against the now() the rule used.
 SELECT o.assigned_broker_company, p.time_zone, o.assignment_status, o.last_call_outcome,
-       o.release_at = local_day_end(now(), p.time_zone) AS at_local_day_end,
+       o.release_at = _local_day_end(now(), p.time_zone) AS at_local_day_end,
        (o.release_at AT TIME ZONE p.time_zone)::time = '00:00' AS local_midnight,
        (o.release_at AT TIME ZONE p.time_zone)::date = (now() AT TIME ZONE p.time_zone)::date + 1 AS next_local_date,
        o.release_at > now() AND o.release_at <= now() + interval '25 hours' AS within_a_day
@@ -124,7 +124,7 @@ FROM set_company_policy('Outcome Long Retention Realty', retention => '2 days', 
 SELECT vapi_phone_number_id, chosen_by
 FROM assign_phone_number('Outcome Long Retention Realty', '0000000c-0000-4000-8000-000000000021');
 SELECT o.vapi_phone_number_id, o.assignment_status, o.last_call_outcome,
-       o.release_at = local_day_end(now(), 'America/Chicago') AS at_local_day_end,
+       o.release_at = _local_day_end(now(), 'America/Chicago') AS at_local_day_end,
        o.release_at < p.assigned_at + interval '2 days' AS before_retention_ends
 FROM record_call_outcome('0000000c-0000-4000-8000-000000000021', 'no_booking') AS o
 JOIN signalwire_phone_numbers AS p USING (vapi_phone_number_id);
@@ -139,7 +139,7 @@ SELECT vapi_phone_number_id, chosen_by
 FROM assign_phone_number('Outcome Short Retention Realty', '0000000c-0000-4000-8000-000000000022');
 SELECT o.vapi_phone_number_id, o.assignment_status, o.last_call_outcome,
        o.release_at - p.assigned_at AS held_for,
-       o.release_at < local_day_end(now(), policy.time_zone) AS before_local_day_ends
+       o.release_at < _local_day_end(now(), policy.time_zone) AS before_local_day_ends
 FROM record_call_outcome('0000000c-0000-4000-8000-000000000022', 'no_booking') AS o
 JOIN signalwire_phone_numbers AS p USING (vapi_phone_number_id)
 CROSS JOIN LATERAL company_policy(o.assigned_broker_company) AS policy;
@@ -149,7 +149,7 @@ CROSS JOIN LATERAL company_policy(o.assigned_broker_company) AS policy;
 SELECT vapi_phone_number_id, chosen_by
 FROM assign_phone_number('Outcome Default Realty', '0000000c-0000-4000-8000-000000000023');
 SELECT o.vapi_phone_number_id, o.assignment_status, o.last_call_outcome,
-       o.release_at = least(local_day_end(now(), 'UTC'), p.assigned_at + interval '18 hours') AS earlier_of_both
+       o.release_at = least(_local_day_end(now(), 'UTC'), p.assigned_at + interval '18 hours') AS earlier_of_both
 FROM record_call_outcome('0000000c-0000-4000-8000-000000000023', 'no_booking') AS o
 JOIN signalwire_phone_numbers AS p USING (vapi_phone_number_id);
 
@@ -182,11 +182,11 @@ FROM number_states WHERE company = 'Outcome Release Realty' ORDER BY 1;
 -- no_answer again (back to the end of the day; the appointment stays recorded).
 SELECT vapi_phone_number_id, chosen_by
 FROM assign_phone_number('Outcome Change Realty', '0000000c-0000-4000-8000-000000000041');
-SELECT last_call_outcome, release_at = local_day_end(now(), 'UTC') AS at_local_day_end
+SELECT last_call_outcome, release_at = _local_day_end(now(), 'UTC') AS at_local_day_end
 FROM record_call_outcome('0000000c-0000-4000-8000-000000000041', 'no_answer');
 SELECT last_call_outcome, release_at = (SELECT at FROM appointment) + interval '24 hours' AS appointment_plus_24_hours
 FROM record_call_outcome('0000000c-0000-4000-8000-000000000041', 'booked', (SELECT at FROM appointment));
-SELECT last_call_outcome, release_at = local_day_end(now(), 'UTC') AS at_local_day_end
+SELECT last_call_outcome, release_at = _local_day_end(now(), 'UTC') AS at_local_day_end
 FROM record_call_outcome('0000000c-0000-4000-8000-000000000041', 'no_answer');
 SELECT last_call_outcome, appointment_scheduled_at = (SELECT at FROM appointment) AS appointment_kept
 FROM signalwire_phone_numbers WHERE assigned_broker_company = 'Outcome Change Realty';

@@ -1,5 +1,5 @@
-//! Alerts and analytics (sql/analytics.sql), and the Rust rule they use: the runway forecast,
-//! exposed to SQL as an immutable function of its inputs.
+//! SQL: alerts and analytics (sql/analytics.sql: pool_alerts, check_pool_alerts,
+//! pool_activity, pool_runway), and the Rust rule pool_runway uses, _hours_until_dry.
 
 use pgrx::prelude::*;
 
@@ -7,7 +7,8 @@ use crate::rules;
 
 /// Hours until `available` numbers are used up at `per_hour` assignments an hour, with
 /// `releases_by_hour[h]` holds ending in hour h from now. NULL: it lasts beyond those hours.
-#[pg_extern(immutable, parallel_safe)]
+/// Internal (pool_runway uses it): named with a leading underscore in SQL.
+#[pg_extern(immutable, parallel_safe, name = "_hours_until_dry")]
 #[search_path(pg_catalog, pg_temp)]
 fn hours_until_dry(
     available: i64,
@@ -22,7 +23,7 @@ fn hours_until_dry(
 }
 
 pgrx::extension_sql_file!(
-    "../sql/analytics.sql",
+    "../../sql/analytics.sql",
     name = "analytics",
     requires = ["monitoring", hours_until_dry]
 );

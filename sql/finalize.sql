@@ -1,0 +1,26 @@
+-- Run last (finalize): privileges and per-function settings of the routines the Rust code
+-- creates. See docs/security.md and docs/design.md.
+
+-- Callers get EXECUTE only when an operator grants it (docs/security.md, "Roles and grants").
+REVOKE ALL ON ALL ROUTINES IN SCHEMA @extschema@ FROM PUBLIC;
+
+-- These write their own ledger rows; the marker tells the direct-change triggers to stay out.
+ALTER FUNCTION assign_phone_number(text, uuid, text) SET pool_ext.in_api = 'on';
+ALTER FUNCTION release_expired_phone_numbers(bigint) SET pool_ext.in_api = 'on';
+ALTER FUNCTION force_release_phone_number(text, text) SET pool_ext.in_api = 'on';
+ALTER FUNCTION record_call_outcome(uuid, text, timestamptz, text) SET pool_ext.in_api = 'on';
+
+-- Every statement of these is a few index lookups: compiling one with JIT would cost more
+-- than running it, and a plan estimated from unanalyzed tables can cross jit_above_cost.
+ALTER FUNCTION assign_phone_number(text, uuid, text) SET jit = off;
+-- Its statements are written to need no parameter values to plan well (a test checks the
+-- generic plans): planning them again on every call would cost more than running them.
+ALTER FUNCTION assign_phone_number(text, uuid, text) SET plan_cache_mode = force_generic_plan;
+-- Every row it reads is reached through an index; a scan of a whole table (even a small one
+-- such as company_pool_sizes, which grows with the companies) or a bitmap over a company's
+-- rows would grow with the data.
+ALTER FUNCTION assign_phone_number(text, uuid, text) SET enable_seqscan = off;
+ALTER FUNCTION assign_phone_number(text, uuid, text) SET enable_bitmapscan = off;
+ALTER FUNCTION release_expired_phone_numbers(bigint) SET jit = off;
+ALTER FUNCTION force_release_phone_number(text, text) SET jit = off;
+ALTER FUNCTION record_call_outcome(uuid, text, timestamptz, text) SET jit = off;

@@ -1,0 +1,47 @@
+-- One claim: the first free number of the choice, hold and ledger row written together.
+-- The choice (a placeholder) narrows the candidates; the ORDER BY matches idx_signalwire_pool_assignment (and
+-- idx_signalwire_pool_free_area after its equality), so the scan stops at the first row it can
+-- lock. The row is re-checked as it is now (another caller may have taken it since this
+-- snapshot) and rows locked by transactions in flight are skipped, never waited for. The last
+-- column says whether at least $7 assignable numbers are left beside the claimed one, for the
+-- low-water alert (EXISTS, not a count: it costs less to set up on every call).
+-- $1 company, $2 lead, $3 retention, $4 the cooldown's cutoff, $5 daily cap, $6 start of the
+-- company's day, $7 how many assignable numbers left are "enough" (alert_scan_size), $8 the
+-- choice's key (the previous number's id, or the area prefix).
+-- A template: src/assignment.rs fills in its placeholders (names in braces) once per backend.
+WITH target AS (
+    SELECT p.vapi_phone_number_id
+    FROM signalwire_phone_numbers AS p
+    WHERE p.assigned_broker_company = $1
+      AND p.assignment_status = 'available' AND p.status = 'active'
+      AND {choice}
+      AND {under_cap_p}
+    ORDER BY p.assigned_at NULLS FIRST, p.vapi_phone_number_id
+    LIMIT 1
+    FOR NO KEY UPDATE SKIP LOCKED
+), stamp AS (
+    -- The moment of the claim, not the transaction's start: this snapshot already sees the
+    -- release that freed the number, so the hold never seems to begin before that release.
+    SELECT clock_timestamp() AS at
+), claimed AS (
+    UPDATE signalwire_phone_numbers AS pool
+    SET assignment_status        = 'assigned',
+        currently_assigned_to    = $2,
+        assigned_at              = stamp.at,
+        release_at               = stamp.at + $3,
+        last_call_outcome        = NULL,
+        appointment_scheduled_at = NULL
+    FROM target, stamp
+    WHERE pool.vapi_phone_number_id = target.vapi_phone_number_id
+    RETURNING pool.vapi_phone_number_id, pool.number, pool.name, pool.assigned_at, pool.release_at
+), logged AS (
+    INSERT INTO phone_number_ledger
+        (event, vapi_phone_number_id, number, broker_company, lead_id, occurred_at, release_at, reason)
+    SELECT 'assigned', vapi_phone_number_id, number, $1, $2, assigned_at, release_at, 'assign'
+    FROM claimed
+)
+SELECT c.vapi_phone_number_id, c.number, c.name, c.assigned_at, c.release_at,
+       EXISTS (SELECT FROM signalwire_phone_numbers AS f
+               WHERE {free_f} AND f.vapi_phone_number_id <> c.vapi_phone_number_id
+               OFFSET $7 - 1)
+FROM claimed AS c

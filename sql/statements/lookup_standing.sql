@@ -1,0 +1,25 @@
+-- The company's rules and the lead's standing, in one row. Every part is an index lookup or a
+-- read of a one-row table; scalar subqueries rather than joins, so that no estimate of an
+-- unanalyzed table multiplies into the plan's cost (a 0.3.0 plan crossed jit_above_cost that
+-- way), and nothing that only some calls need (each part is set up on every call).
+-- $1 company, $2 lead.
+SELECT policy.retention,
+       clock_timestamp() - policy.cooldown,
+       policy.daily_cap,
+       CASE WHEN policy.daily_cap IS NOT NULL THEN
+           pg_catalog.date_trunc('day', clock_timestamp() AT TIME ZONE policy.time_zone)
+               AT TIME ZONE policy.time_zone
+       END,
+       policy.local_presence,
+       policy.low_water_count,
+       policy.low_water_share,
+       EXISTS (SELECT FROM pool_alert_state AS a WHERE a.company = $1),
+       (SELECT s.active FROM company_pool_sizes AS s WHERE s.company = $1),
+       (SELECT t.leads::text FROM crm_tables AS t),
+       (SELECT t.interactions::text FROM crm_tables AS t),
+       (SELECT own.vapi_phone_number_id FROM signalwire_phone_numbers AS own
+        WHERE own.currently_assigned_to = $2 AND own.assigned_broker_company = $1),
+       (SELECT l.vapi_phone_number_id FROM phone_number_ledger AS l
+        WHERE l.lead_id = $2 AND l.broker_company = $1 AND l.event = 'assigned'
+        ORDER BY l.id DESC LIMIT 1)
+FROM company_policy($1) AS policy

@@ -1,0 +1,118 @@
+//! Recording a call's outcome: the lead's hold, locked, moved or ended by the outcome's rule
+//! (src/holds.rs), with a ledger row.
+
+use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
+use pgrx::pg_sys;
+use pgrx::spi::SpiClient;
+
+use crate::errors::PoolError;
+use crate::holds::{hold_after_outcome, HoldChange, HoldFacts, Outcome};
+use crate::plans::{plan, Statement};
+use crate::releases::release_one;
+
+/// The lead's hold(s) with everything the outcome rules need, locked.
+/// Text and parameters: sql/statements/hold_facts.sql.
+const HOLD_FACTS: Statement = Statement {
+    sql: include_str!("../sql/statements/hold_facts.sql"),
+    arg_types: &[pg_sys::UUIDOID, pg_sys::TEXTOID],
+};
+
+/// Keep a hold until $2 after outcome $3 (appointment $4, or NULL to keep the one recorded).
+/// Text and parameters: sql/statements/move_hold_end.sql.
+const MOVE_RELEASE: Statement = Statement {
+    sql: include_str!("../sql/statements/move_hold_end.sql"),
+    arg_types: &[
+        pg_sys::TEXTOID,
+        pg_sys::TIMESTAMPTZOID,
+        pg_sys::TEXTOID,
+        pg_sys::TIMESTAMPTZOID,
+    ],
+};
+
+/// The number as record_call_outcome returns it.
+/// Text and parameters: sql/statements/number_state.sql.
+const NUMBER_STATE: Statement = Statement {
+    sql: include_str!("../sql/statements/number_state.sql"),
+    arg_types: &[pg_sys::TEXTOID],
+};
+
+/// vapi_phone_number_id, number, assigned_broker_company, assignment_status,
+/// last_call_outcome, release_at: the number after the outcome.
+pub type NumberAfterOutcome = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<TimestampWithTimeZone>,
+);
+
+/// Apply `outcome` (checked already, appointment included) to the hold of `lead`, of
+/// `company` when given, and return the number as it is afterwards.
+pub fn record(
+    client: &mut SpiClient<'_>,
+    lead: pgrx::Uuid,
+    outcome: Outcome,
+    appointment_at: Option<TimestampWithTimeZone>,
+    company: Option<&str>,
+) -> Result<NumberAfterOutcome, PoolError> {
+    let args: [DatumWithOid; 2] = [lead.into(), company.into()];
+    let mut holds: Vec<(String, String, HoldFacts)> = Vec::new();
+    for row in client.update(&*plan(client, &HOLD_FACTS)?, None, &args)? {
+        let text = |i| row.get::<String>(i).map(Option::unwrap_or_default);
+        let micros = |i| {
+            row.get::<TimestampWithTimeZone>(i)
+                .map(|t| t.map(i64::from).expect("set on a hold"))
+        };
+        let facts = HoldFacts {
+            now: micros(3)?,
+            retention_ends: micros(4)?,
+            booked_hold: row.get::<i64>(5)?.expect("policy"),
+            local_day_ends: micros(6)?,
+        };
+        holds.push((text(1)?, text(2)?, facts));
+    }
+    let (id, facts) = match holds.as_slice() {
+        [] => {
+            return Err(PoolError::NoHold {
+                lead: lead.to_string(),
+                company: company.map(str::to_string),
+            })
+        }
+        [(id, _, facts)] => (id.clone(), *facts),
+        many => {
+            return Err(PoolError::AmbiguousHold {
+                lead: lead.to_string(),
+                companies: many.iter().map(|(_, c, _)| c.clone()).collect(),
+            })
+        }
+    };
+    let appointment = appointment_at.map(i64::from);
+    match hold_after_outcome(outcome, appointment, &facts)? {
+        HoldChange::ReleaseNow => {
+            release_one(client, &id, lead, outcome.as_str(), Some(outcome.as_str()))?
+        }
+        HoldChange::ReleaseAt(at) => {
+            let at = TimestampWithTimeZone::try_from(at).expect("a valid timestamp");
+            let args: [DatumWithOid; 4] = [
+                id.as_str().into(),
+                at.into(),
+                outcome.as_str().into(),
+                appointment_at.into(),
+            ];
+            client.update(&*plan(client, &MOVE_RELEASE)?, None, &args)?;
+        }
+    }
+    let args: [DatumWithOid; 1] = [id.as_str().into()];
+    let state = client.update(&*plan(client, &NUMBER_STATE)?, Some(1), &args)?;
+    let row = state.first();
+    let text = |i| row.get::<String>(i);
+    Ok((
+        text(1)?.unwrap_or_default(),
+        text(2)?.unwrap_or_default(),
+        text(3)?.unwrap_or_default(),
+        text(4)?.unwrap_or_default(),
+        text(5)?,
+        row.get::<TimestampWithTimeZone>(6)?,
+    ))
+}
