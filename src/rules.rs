@@ -171,11 +171,11 @@ impl PoolRules {
                 expected,
             })
         };
-        if self.low_water_count.is_some() && self.low_water_share.is_some() {
+        if let (Some(_), Some(share)) = (self.low_water_count, self.low_water_share) {
             return invalid(
                 "low_water_share",
-                "a value together with low_water_count".into(),
-                "one of low_water_count or low_water_share, not both",
+                share.to_string(),
+                "NULL when low_water_count is given (one low-water rule at a time)",
             );
         }
         if let Some(count) = self.low_water_count {

@@ -8,7 +8,10 @@ use crate::errors::PoolError;
 use crate::holds::valid_policy_hold;
 use crate::policy;
 use crate::rules::PoolRules;
-use crate::validation::required_text;
+use crate::validation::{optional_text, required_text};
+
+/// Longer than any name in pg_timezone_names (the longest has 32 characters).
+const MAX_TIME_ZONE: usize = 64;
 
 /// Set a company's hold rules; arguments left NULL keep their current value (or the default:
 /// retention 18 hours, booked hold 24 hours, time zone UTC). Returns the effective policy.
@@ -32,6 +35,7 @@ fn set_company_policy(
     ErrorReport,
 > {
     let company = required_text(company, "company")?;
+    let time_zone = optional_text(time_zone, "time_zone", MAX_TIME_ZONE)?;
     for (argument, value) in [("retention", retention), ("booked_hold", booked_hold)] {
         if let Some(v) = value {
             if !valid_policy_hold(v.months(), v.days(), v.micros()) {
