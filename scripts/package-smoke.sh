@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CI: build the package, remove every pool_ext file the source tree installed, install from the
-# package alone, and use it in a fresh cluster (port 55436): the operator's path, end to end.
+# package alone, and use it in a fresh cluster (port 55436; with POOL_EXT_PG=18, the Postgres 18
+# package in a Postgres 18 cluster, port 55536): the operator's path, end to end.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 

