@@ -8,7 +8,8 @@
 #   scripts/cluster.sh crash NAME   # pg_ctl stop -m immediate (fault tests)
 #
 # NAME is demo, test, faults (tests that crash and restart their server), upgrade (the upgrade
-# test), smoke (the package check) or bench. Data lives in /var/tmp/pool_ext-NAME/data, the
+# test), smoke (the package check), bench, metrics (the Prometheus exporter test), n8n (the n8n
+# test: it also listens on 127.0.0.1, n8n connects over TCP) or majors (the 15 -> 18 pg_upgrade test). Data lives in /var/tmp/pool_ext-NAME/data, the
 # socket in /var/tmp/pool_ext-NAME, the server log in /var/tmp/pool_ext-NAME/server.log.
 # With POOL_EXT_PG=18 the cluster is a Postgres 18 one (scripts/lib.sh), apart from the 15
 # one of the same name: /var/tmp/pool_ext-NAME-pg18, port + 100, no pg_cron (Debian packages
@@ -25,7 +26,10 @@ case "$name" in
   faults) port=55435 ;;
   smoke) port=55436 ;;
   upgrade) port=55437 ;;
-  *) echo "cluster.sh: unknown cluster '$name' (demo, test, faults, upgrade, smoke or bench)" >&2; exit 2 ;;
+  metrics) port=55438 ;;
+  n8n) port=55439 ;;
+  majors) port=55440 ;;
+  *) echo "cluster.sh: unknown cluster '$name' (demo, test, faults, upgrade, smoke, bench, metrics, n8n or majors)" >&2; exit 2 ;;
 esac
 
 bindir=$PG_BINDIR
@@ -56,12 +60,15 @@ case "$action" in
     ;;
   start)
     if [ ! -f "$data/PG_VERSION" ]; then
+      # Socket only, nothing on TCP, except for n8n, which connects over TCP: loopback only.
+      listen=''
+      [ "$name" = n8n ] && listen=127.0.0.1
       as_root install -d -o postgres -g postgres "$base"
       as_postgres "$bindir/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
-      # Socket only: nothing listens on TCP. Trust is for this local socket, owned by postgres.
+      # Trust is for this local socket (owned by postgres) and loopback: a test machine's.
       as_postgres tee -a "$data/postgresql.conf" >/dev/null <<CONF
 port = $port
-listen_addresses = ''
+listen_addresses = '$listen'
 unix_socket_directories = '$base'
 max_worker_processes = 32
 max_connections = 200

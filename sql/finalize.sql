@@ -6,6 +6,7 @@ REVOKE ALL ON ALL ROUTINES IN SCHEMA @extschema@ FROM PUBLIC;
 
 -- These write their own ledger rows; the marker tells the direct-change triggers to stay out.
 ALTER FUNCTION assign_phone_number(text, uuid, text) SET pool_ext.in_api = 'on';
+ALTER FUNCTION try_assign_phone_number(text, uuid, text) SET pool_ext.in_api = 'on';
 ALTER FUNCTION release_expired_phone_numbers(bigint) SET pool_ext.in_api = 'on';
 ALTER FUNCTION force_release_phone_number(text, text) SET pool_ext.in_api = 'on';
 ALTER FUNCTION record_call_outcome(uuid, text, timestamptz, text) SET pool_ext.in_api = 'on';
@@ -21,6 +22,12 @@ ALTER FUNCTION assign_phone_number(text, uuid, text) SET plan_cache_mode = force
 -- rows would grow with the data.
 ALTER FUNCTION assign_phone_number(text, uuid, text) SET enable_seqscan = off;
 ALTER FUNCTION assign_phone_number(text, uuid, text) SET enable_bitmapscan = off;
+-- try_assign_phone_number runs the same statements (it is assign_phone_number with an
+-- exhausted pool as a status): the same settings, for the same reasons.
+ALTER FUNCTION try_assign_phone_number(text, uuid, text) SET jit = off;
+ALTER FUNCTION try_assign_phone_number(text, uuid, text) SET plan_cache_mode = force_generic_plan;
+ALTER FUNCTION try_assign_phone_number(text, uuid, text) SET enable_seqscan = off;
+ALTER FUNCTION try_assign_phone_number(text, uuid, text) SET enable_bitmapscan = off;
 ALTER FUNCTION release_expired_phone_numbers(bigint) SET jit = off;
 ALTER FUNCTION force_release_phone_number(text, text) SET jit = off;
 ALTER FUNCTION record_call_outcome(uuid, text, timestamptz, text) SET jit = off;

@@ -1,6 +1,7 @@
 -- pool_ext 0.4.0 -> 0.4.1, run by ALTER EXTENSION pool_ext UPDATE: cheaper holds and releases,
 -- an exhausted pool's error that no longer counts the day's ledger rows of every number, and
--- internal helpers named with a leading underscore.
+-- internal helpers named with a leading underscore, and try_assign_phone_number (n8n: an exhausted
+-- pool as a status, the lead's phone in E.164).
 -- Released with 0.4.1: never edit this file; later changes get a script of their own.
 -- scripts/upgrade-test.sh checks that an upgraded database equals a fresh 0.4.1 install.
 
@@ -263,5 +264,94 @@ BEGIN
         END IF;
     END LOOP;
     EXECUTE format('REVOKE ALL ON SCHEMA @extschema@ FROM %s', role);
+END
+$$;
+
+-- try_assign_phone_number: assign_phone_number for callers that branch on data (n8n), with an
+-- exhausted pool as a status rather than an error, and the lead's phone in E.164.
+CREATE FUNCTION try_assign_phone_number(
+	"company" TEXT,
+	"lead" uuid,
+	"customer_phone" TEXT DEFAULT NULL
+) RETURNS TABLE (
+	"status" TEXT,
+	"vapi_phone_number_id" TEXT,
+	"number" TEXT,
+	"name" TEXT,
+	"assigned_broker_company" TEXT,
+	"assigned_at" timestamp with time zone,
+	"release_at" timestamp with time zone,
+	"area_code_matched" bool,
+	"chosen_by" TEXT,
+	"customer_phone_e164" TEXT,
+	"message" TEXT,
+	"detail" TEXT,
+	"hint" TEXT
+)
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, @extschema@, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'try_assign_phone_number_wrapper';
+
+REVOKE EXECUTE ON FUNCTION try_assign_phone_number(text, uuid, text) FROM PUBLIC;
+-- The settings of assign_phone_number (sql/finalize.sql): it writes its own ledger rows and
+-- runs the same statements.
+ALTER FUNCTION try_assign_phone_number(text, uuid, text) SET pool_ext.in_api = 'on';
+ALTER FUNCTION try_assign_phone_number(text, uuid, text) SET jit = off;
+ALTER FUNCTION try_assign_phone_number(text, uuid, text) SET plan_cache_mode = force_generic_plan;
+ALTER FUNCTION try_assign_phone_number(text, uuid, text) SET enable_seqscan = off;
+ALTER FUNCTION try_assign_phone_number(text, uuid, text) SET enable_bitmapscan = off;
+
+-- The caller level gains it (the same text as sql/access.sql). Roles granted a level before
+-- get it by running grant_pool_access again: a GRANT made here would be recorded as the
+-- extension's initial privilege, which pg_dump leaves out.
+CREATE OR REPLACE FUNCTION _pool_access_objects(access text)
+RETURNS TABLE (kind text, object text)
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT kind, '@extschema@.' || object
+    FROM (VALUES
+        ('caller',   'function',  'assign_phone_number(text, uuid, text)'),
+        ('caller',   'function',  'try_assign_phone_number(text, uuid, text)'),
+        ('caller',   'function',  'record_call_outcome(uuid, text, timestamp with time zone, text)'),
+        ('caller',   'function',  'release_expired_phone_numbers(bigint)'),
+        ('caller',   'function',  'check_pool_alerts()'),
+        ('monitor',  'view',      'pool_health'),
+        ('monitor',  'view',      'number_states'),
+        ('monitor',  'view',      'pool_alerts'),
+        ('monitor',  'function',  'pool_activity(text, timestamp with time zone, timestamp with time zone)'),
+        ('monitor',  'function',  'pool_runway(interval)'),
+        ('monitor',  'view',      'recent_assignments'),
+        ('monitor',  'view',      'overdue_holds'),
+        ('monitor',  'view',      'double_assignments'),
+        ('monitor',  'function',  'who_held_number(text, timestamp with time zone)'),
+        ('operator', 'procedure', 'release_expired_phone_numbers_in_batches(integer, bigint)'),
+        ('operator', 'function',  'force_release_phone_number(text, text)'),
+        ('operator', 'function',  'import_phone_numbers(jsonb)'),
+        ('operator', 'function',  'retire_phone_number(text)'),
+        ('operator', 'function',  'reactivate_phone_number(text)'),
+        ('operator', 'function',  'move_phone_number(text, text)'),
+        ('operator', 'function',  'set_company_policy(text, interval, interval, text)'),
+        ('operator', 'function',  'set_pool_rules(text, integer, double precision, boolean, interval, integer)'),
+        ('operator', 'function',  'schedule_release_job(text, text)'),
+        ('operator', 'function',  'unschedule_release_job(text)')
+    ) AS levels (level, kind, object)
+    -- operator includes caller and monitor
+    WHERE level = access OR (access = 'operator' AND level IN ('caller', 'monitor'))
+$$;
+
+-- Name the roles that may call assign_phone_number, so that their operator gives them the new
+-- function (a WARNING: an extension script hides NOTICEs).
+DO $$
+DECLARE
+    roles text;
+BEGIN
+    SELECT pg_catalog.string_agg(DISTINCT acl.grantee::regrole::text, ', ') INTO roles
+    FROM pg_catalog.pg_proc AS p, pg_catalog.aclexplode(p.proacl) AS acl
+    WHERE p.oid = '@extschema@.assign_phone_number(text, uuid, text)'::pg_catalog.regprocedure
+      AND acl.privilege_type = 'EXECUTE' AND acl.grantee <> p.proowner AND acl.grantee <> 0;
+    IF roles IS NOT NULL THEN
+        RAISE WARNING 'pool_ext 0.4.1 adds try_assign_phone_number to the caller level; roles that may call assign_phone_number: %', roles
+            USING HINT = 'Run SELECT pool_ext.grant_pool_access(role, level) again for each of them.';
+    END IF;
 END
 $$;

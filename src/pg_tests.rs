@@ -483,10 +483,37 @@ $$;
         let without = one::<i64>(
             "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
              WHERE n.nspname = 'pool_ext' AND 'jit=off' = ANY (p.proconfig)
-               AND p.proname IN ('assign_phone_number', 'release_expired_phone_numbers',
-                                 'record_call_outcome', 'force_release_phone_number')",
+               AND p.proname IN ('assign_phone_number', 'try_assign_phone_number',
+                                 'release_expired_phone_numbers', 'record_call_outcome',
+                                 'force_release_phone_number')",
         );
-        assert_eq!(without, 4);
+        assert_eq!(without, 5);
+    }
+
+    /// try_assign_phone_number runs assign_phone_number's statements: without its settings it
+    /// would plan them differently, and without pool_ext.in_api the direct-change trigger would
+    /// log every hold twice (found by the n8n test).
+    #[pg_test]
+    fn try_assign_runs_with_the_settings_of_assign() {
+        let differing = one::<i64>(
+            "SELECT count(DISTINCT proconfig) FROM pg_proc
+             WHERE pronamespace = 'pool_ext'::regnamespace
+               AND proname IN ('assign_phone_number', 'try_assign_phone_number')",
+        );
+        assert_eq!(differing, 1);
+        run("SELECT pool_ext.import_phone_numbers('[{\"vapi_phone_number_id\": \"try-1\",
+             \"number\": \"+14155550991\", \"name\": \"t\", \"broker_company\": \"Try Settings Co\"}]')");
+        // As a caller that is not the owner: the trigger sees session_user, not the definer.
+        run("CREATE ROLE try_settings_caller");
+        run("SELECT pool_ext.grant_pool_access('try_settings_caller', 'caller')");
+        run("SET LOCAL ROLE try_settings_caller");
+        run("SELECT pool_ext.try_assign_phone_number('Try Settings Co', '00000000-0000-4000-8000-0000000007a1')");
+        run("RESET ROLE");
+        let rows = one::<String>(
+            "SELECT string_agg(event || ':' || reason, ' ' ORDER BY id) FROM pool_ext.phone_number_ledger
+             WHERE broker_company = 'Try Settings Co'",
+        );
+        assert_eq!(rows, "assigned:assign");
     }
 
     /// company_pool_sizes, the base of the low-water mark, equals a live count after every kind

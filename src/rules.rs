@@ -8,13 +8,14 @@
 use crate::errors::PoolError;
 use crate::holds::{Micros, MICROS_PER_DAY};
 
-/// The E.164 prefix of a lead's area, "+1" and the three-digit area code, from the phone
-/// number the lead gave in whatever form people write it: "+1 (415) 555-0101",
-/// "415.555.0101", "14155550101". Area codes exist only in the North American Numbering
-/// Plan here; any other number, or anything that is not a phone number, gives `None`, and the
-/// assignment takes the company's least recently used number.
-pub fn area_prefix(customer_phone: &str) -> Option<String> {
-    let trimmed = customer_phone.trim();
+/// The lead's phone in E.164, from the way people write it, for the voice API that places the
+/// call: a North American number in any usual form ("415.555.0101", "(415) 555-0101",
+/// "1 415 555 0101") becomes "+14155550101"; a number written with its country code after a
+/// '+' keeps it ("+44 20 7123 4567" becomes "+442071234567"). Only spaces, dashes, dots and
+/// parentheses may separate the digits. Anything else, or a number without '+' outside the
+/// North American Numbering Plan (no country code to know it by), gives `None`.
+pub fn e164(phone: &str) -> Option<String> {
+    let trimmed = phone.trim();
     let (international, rest) = match trimmed.strip_prefix('+') {
         Some(rest) => (true, rest),
         None => (false, trimmed),
@@ -28,8 +29,15 @@ pub fn area_prefix(customer_phone: &str) -> Option<String> {
         }
     }
     let national = match (international, digits.len()) {
-        (true, 11) | (false, 11) => digits.strip_prefix('1')?,
+        (_, 11) if digits.starts_with('1') => &digits[1..],
         (false, 10) => digits.as_str(),
+        // +1 is the North American plan: eleven digits or none.
+        (true, _) if digits.starts_with('1') => return None,
+        // Another country's number, as written after its '+'.
+        (true, _) => {
+            let number = format!("+{digits}");
+            return crate::validation::is_e164(&number).then_some(number);
+        }
         _ => return None,
     };
     // NANP area codes and exchanges start with 2-9.
@@ -38,7 +46,18 @@ pub fn area_prefix(customer_phone: &str) -> Option<String> {
     if !nanp_digit(bytes[0]) || !nanp_digit(bytes[3]) {
         return None;
     }
-    Some(format!("+1{}", &national[..3]))
+    Some(format!("+1{national}"))
+}
+
+/// The E.164 prefix of a lead's area, "+1" and the three-digit area code, from the phone
+/// number the lead gave in whatever form people write it (see `e164`). Area codes exist only
+/// in the North American Numbering Plan here; any other number, or anything that is not a
+/// phone number, gives `None`, and the assignment takes the company's least recently used
+/// number.
+pub fn area_prefix(customer_phone: &str) -> Option<String> {
+    e164(customer_phone)
+        .filter(|number| number.starts_with("+1") && number.len() == 12)
+        .map(|number| number[..5].to_string())
 }
 
 /// How an assignment chose the number it returns, in the order it tries them.
@@ -274,6 +293,39 @@ mod tests {
             "+",
         ] {
             assert_eq!(area_prefix(written), None, "{written}");
+        }
+    }
+
+    #[test]
+    fn e164_writes_the_lead_phone_as_the_voice_api_wants_it() {
+        for (written, dialable) in [
+            ("415.555.0123", "+14155550123"),
+            ("(415) 555-0123", "+14155550123"),
+            ("1 415 555 0123", "+14155550123"),
+            ("+1 (415) 555-0123", "+14155550123"),
+            (" +14155550123 ", "+14155550123"),
+            ("+44 20 7123 4567", "+442071234567"),
+            ("+49 151 23456789", "+4915123456789"),
+        ] {
+            assert_eq!(e164(written).as_deref(), Some(dialable), "{written}");
+        }
+    }
+
+    #[test]
+    fn e164_is_none_when_the_number_cannot_be_dialled_as_written() {
+        for written in [
+            "",
+            "+",
+            "5550101",           // no area code
+            "442071234567",      // a country code needs its '+'
+            "+1415555010",       // ten digits after +1 is not a NANP number
+            "0415555010",        // area codes never start with 0
+            "+0123456789",       // no country code starts with 0
+            "+1234567890123456", // longer than E.164 allows
+            "4155550101 x12",    // an extension
+            "call me",
+        ] {
+            assert_eq!(e164(written), None, "{written}");
         }
     }
 

@@ -51,9 +51,9 @@ fn sample(expression: &str, lead: &Uuid) -> Option<String> {
     match expression {
         "$json.body.company_name" => Some("N8n, Realty".into()),
         "$json.body.lead_id" => Some(lead.to_string()),
-        "$json.body.reply_phone ?? null" => Some("+13055550123".into()),
+        "$json.body.reply_phone || null" => Some("+13055550123".into()),
         "$json.body.outcome" => Some("no_answer".into()),
-        "$json.body.appointment_at ?? null" => None,
+        "$json.body.appointment_at || null" => None,
         other => panic!("no sample value for the expression {other}"),
     }
 }
@@ -122,19 +122,24 @@ fn every_statement_of_the_n8n_examples_runs_with_query_parameters() {
     }
     assert_eq!(statements, 4);
 
-    // What the email flow's error output sees on an exhausted pool: the one number is held.
+    // An exhausted pool is a row the workflow branches on, not an error: the one number is held.
     let (_, query, expressions) = postgres_nodes(&dir.join("assign-on-email-reply.json")).remove(0);
     let values: Vec<Option<String>> = expressions
         .iter()
         .map(|e| sample(e, &lead(60, 2)))
         .collect();
-    let e = rows(&mut s, &bind(&query, &values)).unwrap_err();
-    let db_error = e.as_db_error().unwrap();
-    assert_eq!(db_error.code().code(), "53000");
-    assert_eq!(
-        db_error.message(),
-        "No available phone numbers in pool for 'N8n, Realty'"
-    );
+    let answer = s.simple_query(&bind(&query, &values)).unwrap();
+    let row = answer
+        .iter()
+        .find_map(|m| match m {
+            SimpleQueryMessage::Row(row) => Some(row),
+            _ => None,
+        })
+        .expect("one row");
+    assert_eq!(row.get("status"), Some("pool_exhausted"));
+    assert_eq!(row.get("number"), None);
+    assert_eq!(row.get("detail"), Some("1 of 1 numbers are assigned."));
+    assert_eq!(row.get("customer_phone_e164"), Some("+13055550123"));
 
     s.batch_execute("RESET ROLE; RESET search_path").unwrap();
     assert_pool_invariants(&mut s);
