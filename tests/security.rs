@@ -196,7 +196,7 @@ fn callers_get_execute_only_and_cannot_touch_the_tables() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(granted.len(), 5, "{granted:?}");
+    assert_eq!(granted.len(), 6, "{granted:?}");
     s.query("SELECT grant_pool_access('pe_sec_monitor', 'monitor')", &[])
         .unwrap();
 
@@ -263,8 +263,8 @@ fn callers_get_execute_only_and_cannot_touch_the_tables() {
         &mut s,
         "SELECT count(*) FROM grant_pool_access('pe_sec_operator', 'operator')",
     );
-    // USAGE, 4 caller routines, 6 monitor views and 3 monitor functions, 10 operator routines.
-    assert_eq!(granted, 24);
+    // USAGE, 5 caller routines, 6 monitor views and 3 monitor functions, 10 operator routines.
+    assert_eq!(granted, 25);
     as_role(&mut s, "pe_sec_operator", |s| {
         s.query("SELECT * FROM retire_phone_number('Caller Realty-3')", &[])
             .unwrap();
