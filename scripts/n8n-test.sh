@@ -130,7 +130,10 @@ until curl -fsS "http://127.0.0.1:$N8N_PORT/healthz/readiness" >/dev/null 2>&1; 
 done
 # Ready is not yet active: the published workflows' webhooks register a moment later.
 for path in lead-replied call-ended; do
-  while curl -s "http://127.0.0.1:$N8N_PORT/webhook/$path" | grep -q "\"GET $path\" is not registered"; do
+  # Unknown: 'The requested webhook "GET <path>" is not registered' (JSON-escaped). Registered
+  # for POST: 'This webhook is not registered for GET requests...'.
+  until body=$(curl -s "http://127.0.0.1:$N8N_PORT/webhook/$path") &&
+        [ -n "$body" ] && ! grep -q 'requested webhook' <<<"$body"; do
     if [ $(( $(date +%s) - started )) -gt 180 ]; then
       tail -40 "$work/n8n.log" >&2
       echo "n8n: the webhook $path was not registered within 180 s" >&2
