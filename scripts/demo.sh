@@ -95,6 +95,44 @@ SELECT force_release_phone_number('vapi-acme-ny', 'demo');
 SELECT vapi_phone_number_id, state, to_char(resting_until, 'HH24:MI') AS resting_until, assignments_today
 FROM number_states WHERE company = 'Acme Realty' ORDER BY 1;
 
+\echo '== Number health: Solo Brokers quarantines a number answered at less than half its company rate (over 4 calls)'
+LISTEN pool_ext_quarantine;
+SELECT * FROM import_phone_numbers($$[
+  {"vapi_phone_number_id": "vapi-solo-2", "number": "+12125550198", "name": "Solo line 2", "broker_company": "Solo Brokers"}
+]$$);
+SELECT quarantine_below, health_min_calls, quarantine_for
+FROM set_pool_rules('Solo Brokers', quarantine_below => 0.5, health_min_calls => 4, quarantine_for => '7 days');
+-- Four rounds: line 2 is answered every time, line 1 never (each call: the line assigned to a
+-- new lead, its outcome recorded, the line freed).
+DO $$
+DECLARE
+    round int;
+    line text;
+    lead uuid;
+BEGIN
+    PERFORM force_release_phone_number('vapi-solo-1', 'demo');
+    FOR round IN 1..4 LOOP
+        FOREACH line IN ARRAY ARRAY['vapi-solo-2', 'vapi-solo-1'] LOOP
+            lead := gen_random_uuid();
+            -- This line first (least recently used), for the demo.
+            UPDATE signalwire_phone_numbers
+            SET assigned_at = CASE WHEN vapi_phone_number_id = line THEN NULL ELSE now() END
+            WHERE assigned_broker_company = 'Solo Brokers' AND assignment_status = 'available';
+            PERFORM assign_phone_number('Solo Brokers', lead);
+            PERFORM record_call_outcome(lead, CASE WHEN line = 'vapi-solo-1' THEN 'no_answer' ELSE 'no_booking' END);
+            PERFORM force_release_phone_number(line, 'demo');
+        END LOOP;
+    END LOOP;
+END
+$$;
+SELECT vapi_phone_number_id, calls, answer_rate, company_answer_rate, state,
+       to_char(quarantined_until, 'YYYY-MM-DD') AS quarantined_until
+FROM number_health WHERE company = 'Solo Brokers' ORDER BY 1;
+SELECT event, vapi_phone_number_id, reason FROM phone_number_ledger WHERE event = 'quarantined';
+\echo '== An operator takes it back (or the release job does, after 7 days): active, its calls forgotten'
+SELECT reinstate_phone_number('vapi-solo-1');
+SELECT vapi_phone_number_id, calls, state FROM number_health WHERE company = 'Solo Brokers' ORDER BY 1;
+
 \echo '== Pool health per company'
 SELECT * FROM pool_health ORDER BY company;
 

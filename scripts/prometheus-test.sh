@@ -74,7 +74,8 @@ psql_in "$DB" -At -c "SELECT pool_ext.grant_pool_access('$ROLE', 'monitor')" >"$
 #   Bravo Metrics (3): daily cap 1, no cooldown. One lead assigned and released at once
 #     (do_not_call): that number is at its cap for the day; two more leads take the other two.
 #     Left: 0 available, 2 assigned, 1 at_cap: empty.
-#   Charlie Metrics (5): untouched, 5 available, no demand (no runway forecast).
+#   Charlie Metrics (5): no demand (no runway forecast); one number quarantined (set as the
+#     owner, as if its answers had collapsed). Left: 4 available, 1 quarantined.
 # The daily cap counts since the start of the company's day: Bravo's day is a time zone where
 # it is around noon now, so the test never straddles its midnight.
 psql_in "$DB" >/dev/null <<'SQL'
@@ -90,6 +91,8 @@ SELECT * FROM import_phone_numbers((
   CROSS JOIN LATERAL generate_series(1, c.size) AS n));
 
 SELECT * FROM set_pool_rules('Acme Metrics', low_water_count => 3, cooldown => '1 hour');
+UPDATE signalwire_phone_numbers SET status = 'quarantined', quarantined_until = now() + interval '7 days'
+WHERE vapi_phone_number_id = 'charlie-5';
 SELECT retire_phone_number('acme-7');
 SELECT * FROM assign_phone_number('Acme Metrics', '00000000-0000-0000-0000-00000000a001');
 SELECT * FROM assign_phone_number('Acme Metrics', '00000000-0000-0000-0000-00000000a002');
@@ -205,11 +208,11 @@ srv="server=\"$PGHOST:$PGPORT\""
 expect 'pg_exporter_last_scrape_error' 0
 expect 'pg_exporter_user_queries_load_error{filename="'"$QUERIES"'",hashsum="'"$(sha256sum "$QUERIES" | cut -d' ' -f1)"'"}' 0
 
-state_list=(available assigned resting at_cap retired)
+state_list=(available assigned resting at_cap retired quarantined)
 declare -A want_numbers=(
-  [Acme Metrics]="3 2 1 0 1"
-  [Bravo Metrics]="0 2 0 1 0"
-  [Charlie Metrics]="5 0 0 0 0"
+  [Acme Metrics]="3 2 1 0 1 0"
+  [Bravo Metrics]="0 2 0 1 0 0"
+  [Charlie Metrics]="4 0 0 0 0 1"
 )
 for company in "Acme Metrics" "Bravo Metrics" "Charlie Metrics"; do
   read -r -a counts <<<"${want_numbers[$company]}"
@@ -218,8 +221,8 @@ for company in "Acme Metrics" "Bravo Metrics" "Charlie Metrics"; do
   done
 done
 n=$(grep -c '^pool_ext_numbers{' "$metrics" || true)
-[ "$n" = 15 ] && ok "pool_ext_numbers: 15 series (3 companies x 5 states)" ||
-  not_ok "pool_ext_numbers: $n series, expected 15"
+[ "$n" = 18 ] && ok "pool_ext_numbers: 18 series (3 companies x 6 states)" ||
+  not_ok "pool_ext_numbers: $n series, expected 18"
 
 #                 company            low_water_alert notified overdue assignments_last_hour
 while read -r alert notified overdue assigned company; do

@@ -22,15 +22,17 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
         ('monitor',  'view',      'recent_assignments'),
         ('monitor',  'view',      'overdue_holds'),
         ('monitor',  'view',      'double_assignments'),
+        ('monitor',  'view',      'number_health'),
         ('monitor',  'function',  'who_held_number(text, timestamp with time zone)'),
         ('operator', 'procedure', 'release_expired_phone_numbers_in_batches(integer, bigint)'),
         ('operator', 'function',  'force_release_phone_number(text, text)'),
         ('operator', 'function',  'import_phone_numbers(jsonb)'),
         ('operator', 'function',  'retire_phone_number(text)'),
         ('operator', 'function',  'reactivate_phone_number(text)'),
+        ('operator', 'function',  'reinstate_phone_number(text)'),
         ('operator', 'function',  'move_phone_number(text, text)'),
         ('operator', 'function',  'set_company_policy(text, interval, interval, text)'),
-        ('operator', 'function',  'set_pool_rules(text, integer, double precision, boolean, interval, integer)'),
+        ('operator', 'function',  'set_pool_rules(text, integer, double precision, boolean, interval, integer, double precision, integer, interval)'),
         ('operator', 'function',  'schedule_release_job(text, text)'),
         ('operator', 'function',  'unschedule_release_job(text)')
     ) AS levels (level, kind, object)

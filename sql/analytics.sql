@@ -14,7 +14,8 @@ SELECT h.company,
        mark.low_water_mark,
        h.resting,
        h.at_cap,
-       a.alerted_at
+       a.alerted_at,
+       h.quarantined
 FROM pool_health AS h
 LEFT JOIN company_policies AS cp ON cp.company = h.company
 CROSS JOIN _policy_defaults AS d

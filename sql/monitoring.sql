@@ -1,7 +1,8 @@
 -- Monitoring: views and a lookup for DBAs, dashboards and the on-call person.
 -- Views run with their owner's rights: grant SELECT on them to monitoring roles, not on the tables.
 
--- Every number's state now, by its company's rules: assigned, inactive (retired), resting
+-- Every number's state now, by its company's rules: assigned, inactive (retired),
+-- quarantined (its answers fell behind its company's: sql/health.sql), resting
 -- (in the cooldown after a release), at_cap (the daily cap reached: assignments in the ledger
 -- since the start of the company's day) or available (the next assignment may take it).
 -- assign_phone_number decides the same way (src/rules.rs, claim_order). The defaults come from
@@ -18,6 +19,7 @@ CREATE VIEW number_states AS
 SELECT p.assigned_broker_company AS company, p.vapi_phone_number_id, p.number,
        CASE WHEN p.assignment_status = 'assigned' THEN 'assigned'
             WHEN p.status = 'inactive' THEN 'inactive'
+            WHEN p.status = 'quarantined' THEN 'quarantined'
             WHEN p.released_at + rules.cooldown > now() THEN 'resting'
             WHEN capped.assignments >= rules.daily_cap THEN 'at_cap'
             ELSE 'available'
@@ -31,7 +33,8 @@ SELECT p.assigned_broker_company AS company, p.vapi_phone_number_id, p.number,
                   WHERE l.number = p.number AND l.broker_company = p.assigned_broker_company
                     AND l.event = 'assigned' AND l.occurred_at >= rules.day_start)
        END AS assignments_today,
-       rules.daily_cap
+       rules.daily_cap,
+       p.quarantined_until
 FROM signalwire_phone_numbers AS p
 LEFT JOIN company_policies AS cp ON cp.company = p.assigned_broker_company
 CROSS JOIN _policy_defaults AS d
@@ -50,10 +53,10 @@ CROSS JOIN LATERAL (
 ) AS capped;
 
 COMMENT ON VIEW number_states IS
-    'Each number: assigned, inactive, resting (cooldown), at_cap (daily cap) or available, by its company''s rules.';
+    'Each number: assigned, inactive, quarantined, resting (cooldown), at_cap (daily cap) or available, by its company''s rules.';
 
 -- "Why is this pool empty?": one row per company.
--- available + assigned + inactive + resting + at_cap = total.
+-- available + assigned + inactive + resting + at_cap + quarantined = total.
 CREATE VIEW pool_health AS
 SELECT company,
        count(*) FILTER (WHERE state = 'available') AS available,
@@ -61,15 +64,17 @@ SELECT company,
        count(*) FILTER (WHERE state = 'inactive') AS inactive,
        count(*) AS total,
        round(100.0 * count(*) FILTER (WHERE state = 'assigned')
-             / nullif(count(*) FILTER (WHERE state <> 'inactive'), 0), 1) AS utilization_pct,
+             / nullif(count(*) FILTER (WHERE state NOT IN ('inactive', 'quarantined')), 0), 1)
+           AS utilization_pct,
        count(*) FILTER (WHERE state = 'assigned' AND release_at <= now()) AS overdue,
        count(*) FILTER (WHERE state = 'resting') AS resting,
-       count(*) FILTER (WHERE state = 'at_cap') AS at_cap
+       count(*) FILTER (WHERE state = 'at_cap') AS at_cap,
+       count(*) FILTER (WHERE state = 'quarantined') AS quarantined
 FROM number_states
 GROUP BY company;
 
 COMMENT ON VIEW pool_health IS
-    'Per company: available (assignable now), assigned, inactive (retired, free), total, utilization of usable numbers, holds overdue for release, resting (cooldown), at_cap (daily cap).';
+    'Per company: available (assignable now), assigned, inactive (retired, free), total, utilization of usable numbers, holds overdue for release, resting (cooldown), at_cap (daily cap), quarantined (free).';
 
 -- Assignments of the last 24 hours, newest first, with the hold's current state.
 CREATE VIEW recent_assignments AS

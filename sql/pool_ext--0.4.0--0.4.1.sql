@@ -15,6 +15,19 @@ ALTER TABLE signalwire_phone_numbers
     DROP CONSTRAINT signalwire_phone_numbers_assignment_status_check,
     DROP CONSTRAINT signalwire_phone_numbers_status_check;
 
+-- Number health (issue 15): a number may be quarantined for a low answer rate, and the
+-- company's rules say when (sql/schema.sql, sql/health.sql).
+ALTER TABLE signalwire_phone_numbers ADD COLUMN quarantined_until timestamptz;
+ALTER TABLE company_policies
+    ADD COLUMN quarantine_below numeric CHECK (quarantine_below > 0 AND quarantine_below <= 1),
+    ADD COLUMN health_min_calls integer CHECK (health_min_calls BETWEEN 1 AND 1000),
+    ADD COLUMN quarantine_for interval CHECK (quarantine_for > interval '0');
+-- A quarantine writes a ledger row. Checking the constraint reads the ledger once.
+ALTER TABLE phone_number_ledger
+    DROP CONSTRAINT phone_number_ledger_event_check,
+    ADD CONSTRAINT phone_number_ledger_event_check
+        CHECK (event IN ('assigned', 'outcome', 'released', 'renewed', 'quarantined'));
+
 CREATE FUNCTION _check_number_row() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -30,8 +43,8 @@ BEGIN
          'number must be in E.164 form: +, the country code and the number, at most 15 digits (for example +14155550123).'),
         (btrim(NEW.assigned_broker_company) <> '', 'assigned_broker_company_check',
          'assigned_broker_company must not be blank.'),
-        (NEW.status IN ('active', 'inactive'), 'status_check',
-         'status must be ''active'' or ''inactive''.')
+        (NEW.status IN ('active', 'inactive', 'quarantined'), 'status_check',
+         'status must be ''active'', ''inactive'' or ''quarantined''.')
     ) AS c (ok, name, rule)
     WHERE NOT c.ok
     LIMIT 1;
@@ -61,7 +74,9 @@ SELECT interval '18 hours' AS retention,
        'UTC'::text AS time_zone,
        0.2::numeric AS low_water_share,
        true AS local_presence,
-       interval '0' AS cooldown;
+       interval '0' AS cooldown,
+       20 AS health_min_calls,
+       interval '7 days' AS quarantine_for;
 
 COMMENT ON VIEW _policy_defaults IS
     'The default of each per-company rule (internal): what a NULL column of company_policies means.';
@@ -84,29 +99,6 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     LEFT JOIN @extschema@.company_policies AS p ON p.company OPERATOR(pg_catalog.=) $1
 $$;
 
-CREATE OR REPLACE VIEW pool_alerts AS
-SELECT h.company,
-       CASE WHEN h.available = 0 THEN 'empty' ELSE 'low' END AS level,
-       h.available,
-       size.active AS numbers,
-       mark.low_water_mark,
-       h.resting,
-       h.at_cap,
-       a.alerted_at
-FROM pool_health AS h
-LEFT JOIN company_policies AS cp ON cp.company = h.company
-CROSS JOIN _policy_defaults AS d
-JOIN (
-    SELECT assigned_broker_company, count(*) FILTER (WHERE status = 'active')
-    FROM signalwire_phone_numbers GROUP BY assigned_broker_company
-) AS size (company, active) ON size.company = h.company
-CROSS JOIN LATERAL (
-    SELECT coalesce(cp.low_water_count,
-                    ceil(coalesce(cp.low_water_share, d.low_water_share) * size.active))::bigint
-) AS mark (low_water_mark)
-LEFT JOIN pool_alert_state AS a ON a.company = h.company
-WHERE h.available <= mark.low_water_mark;
-
 -- The day's assignments of each number are counted only where they matter (see
 -- sql/monitoring.sql): an exhausted pool's error reads pool_health. The defaults come from
 -- _policy_defaults.
@@ -114,6 +106,7 @@ CREATE OR REPLACE VIEW number_states AS
 SELECT p.assigned_broker_company AS company, p.vapi_phone_number_id, p.number,
        CASE WHEN p.assignment_status = 'assigned' THEN 'assigned'
             WHEN p.status = 'inactive' THEN 'inactive'
+            WHEN p.status = 'quarantined' THEN 'quarantined'
             WHEN p.released_at + rules.cooldown > now() THEN 'resting'
             WHEN capped.assignments >= rules.daily_cap THEN 'at_cap'
             ELSE 'available'
@@ -127,7 +120,8 @@ SELECT p.assigned_broker_company AS company, p.vapi_phone_number_id, p.number,
                   WHERE l.number = p.number AND l.broker_company = p.assigned_broker_company
                     AND l.event = 'assigned' AND l.occurred_at >= rules.day_start)
        END AS assignments_today,
-       rules.daily_cap
+       rules.daily_cap,
+       p.quarantined_until
 FROM signalwire_phone_numbers AS p
 LEFT JOIN company_policies AS cp ON cp.company = p.assigned_broker_company
 CROSS JOIN _policy_defaults AS d
@@ -144,6 +138,53 @@ CROSS JOIN LATERAL (
       AND l.number = p.number AND l.broker_company = p.assigned_broker_company
       AND l.event = 'assigned' AND l.occurred_at >= rules.day_start
 ) AS capped;
+
+-- pool_health and pool_alerts count quarantined numbers apart (the same text as
+-- sql/monitoring.sql and sql/analytics.sql).
+CREATE OR REPLACE VIEW pool_health AS
+SELECT company,
+       count(*) FILTER (WHERE state = 'available') AS available,
+       count(*) FILTER (WHERE state = 'assigned') AS assigned,
+       count(*) FILTER (WHERE state = 'inactive') AS inactive,
+       count(*) AS total,
+       round(100.0 * count(*) FILTER (WHERE state = 'assigned')
+             / nullif(count(*) FILTER (WHERE state NOT IN ('inactive', 'quarantined')), 0), 1)
+           AS utilization_pct,
+       count(*) FILTER (WHERE state = 'assigned' AND release_at <= now()) AS overdue,
+       count(*) FILTER (WHERE state = 'resting') AS resting,
+       count(*) FILTER (WHERE state = 'at_cap') AS at_cap,
+       count(*) FILTER (WHERE state = 'quarantined') AS quarantined
+FROM number_states
+GROUP BY company;
+
+CREATE OR REPLACE VIEW pool_alerts AS
+SELECT h.company,
+       CASE WHEN h.available = 0 THEN 'empty' ELSE 'low' END AS level,
+       h.available,
+       size.active AS numbers,
+       mark.low_water_mark,
+       h.resting,
+       h.at_cap,
+       a.alerted_at,
+       h.quarantined
+FROM pool_health AS h
+LEFT JOIN company_policies AS cp ON cp.company = h.company
+CROSS JOIN _policy_defaults AS d
+JOIN (
+    SELECT assigned_broker_company, count(*) FILTER (WHERE status = 'active')
+    FROM signalwire_phone_numbers GROUP BY assigned_broker_company
+) AS size (company, active) ON size.company = h.company
+CROSS JOIN LATERAL (
+    SELECT coalesce(cp.low_water_count,
+                    ceil(coalesce(cp.low_water_share, d.low_water_share) * size.active))::bigint
+) AS mark (low_water_mark)
+LEFT JOIN pool_alert_state AS a ON a.company = h.company
+WHERE h.available <= mark.low_water_mark;
+
+COMMENT ON VIEW number_states IS
+    'Each number: assigned, inactive, quarantined, resting (cooldown), at_cap (daily cap) or available, by its company''s rules.';
+COMMENT ON VIEW pool_health IS
+    'Per company: available (assignable now), assigned, inactive (retired, free), total, utilization of usable numbers, holds overdue for release, resting (cooldown), at_cap (daily cap), quarantined (free).';
 
 -- Internal helpers are named with a leading underscore (pgmq's convention): what \df lists
 -- without one is the API. A rename keeps each routine's grants and comment, and triggers and
@@ -323,15 +364,17 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
         ('monitor',  'view',      'recent_assignments'),
         ('monitor',  'view',      'overdue_holds'),
         ('monitor',  'view',      'double_assignments'),
+        ('monitor',  'view',      'number_health'),
         ('monitor',  'function',  'who_held_number(text, timestamp with time zone)'),
         ('operator', 'procedure', 'release_expired_phone_numbers_in_batches(integer, bigint)'),
         ('operator', 'function',  'force_release_phone_number(text, text)'),
         ('operator', 'function',  'import_phone_numbers(jsonb)'),
         ('operator', 'function',  'retire_phone_number(text)'),
         ('operator', 'function',  'reactivate_phone_number(text)'),
+        ('operator', 'function',  'reinstate_phone_number(text)'),
         ('operator', 'function',  'move_phone_number(text, text)'),
         ('operator', 'function',  'set_company_policy(text, interval, interval, text)'),
-        ('operator', 'function',  'set_pool_rules(text, integer, double precision, boolean, interval, integer)'),
+        ('operator', 'function',  'set_pool_rules(text, integer, double precision, boolean, interval, integer, double precision, integer, interval)'),
         ('operator', 'function',  'schedule_release_job(text, text)'),
         ('operator', 'function',  'unschedule_release_job(text)')
     ) AS levels (level, kind, object)
@@ -339,19 +382,154 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
     WHERE level = access OR (access = 'operator' AND level IN ('caller', 'monitor'))
 $$;
 
--- Name the roles that may call assign_phone_number, so that their operator gives them the new
--- function (a WARNING: an extension script hides NOTICEs).
+-- Number health and quarantine (issue 15; the same text as sql/health.sql).
+
+-- Each number's last outcomes since it last came back (its window), oldest first, at most its
+-- company's health_min_calls of them, with when each was recorded; true: answered (any
+-- outcome but no_answer). With it, the company's calls and answers over the same period (from
+-- the window's first outcome on, every number of the company), as the last outcome saw them:
+-- the quarantine rule compares the two (src/rules.rs, quarantine_due). Over the same period,
+-- so that a company-wide fall (a bad list, a holiday) lowers both and quarantines nothing.
+-- Written by record_call_outcome in the outcome's transaction
+-- (sql/statements/record_health.sql); forgotten when a quarantine ends, so old calls do not
+-- quarantine the number again at once, and when the number moves to another company. Kept
+-- here rather than counted from the ledger: a company's rate would read every ledger row of
+-- its numbers on every outcome; this way it reads one row per number of the company.
+CREATE TABLE number_health_windows (
+    vapi_phone_number_id text PRIMARY KEY,
+    company              text NOT NULL,
+    answered             boolean[] NOT NULL,
+    called_at            timestamptz[] NOT NULL,
+    company_calls        bigint NOT NULL,
+    company_answered     bigint NOT NULL
+);
+
+COMMENT ON TABLE number_health_windows IS
+    'Each number''s last call outcomes (true: answered), kept by record_call_outcome; read by number_health.';
+
+-- A company's windows, for its answer rate at each outcome.
+CREATE INDEX idx_number_health_windows_company ON number_health_windows (company);
+
+REVOKE ALL ON number_health_windows FROM PUBLIC;
+ALTER TABLE number_health_windows ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('number_health_windows', '');
+
+-- One row per number: its calls and answer rate over its window, its company's answer rate
+-- over the same period (as of the number's last outcome), and its state: quarantined (until
+-- quarantined_until), retired, probation (fewer calls than health_min_calls since it came
+-- back: too few to judge) or healthy. Rates are NULL without calls. quarantine_below is the
+-- company's rule (NULL: off). One index lookup per number.
+CREATE VIEW number_health AS
+SELECT p.assigned_broker_company AS company, p.vapi_phone_number_id, p.number,
+       coalesce(cardinality(h.answered), 0) AS calls,
+       round(w.answered::numeric / nullif(cardinality(h.answered), 0), 3) AS answer_rate,
+       round(h.company_answered::numeric / nullif(h.company_calls, 0), 3) AS company_answer_rate,
+       CASE WHEN p.status = 'quarantined' THEN 'quarantined'
+            WHEN p.status = 'inactive' THEN 'retired'
+            WHEN coalesce(cardinality(h.answered), 0)
+                 < coalesce(cp.health_min_calls, d.health_min_calls) THEN 'probation'
+            ELSE 'healthy'
+       END AS state,
+       p.quarantined_until,
+       h.called_at[1] AS calls_since,
+       coalesce(cp.health_min_calls, d.health_min_calls) AS health_min_calls,
+       cp.quarantine_below
+FROM signalwire_phone_numbers AS p
+LEFT JOIN company_policies AS cp ON cp.company = p.assigned_broker_company
+CROSS JOIN _policy_defaults AS d
+LEFT JOIN number_health_windows AS h
+    ON h.vapi_phone_number_id = p.vapi_phone_number_id AND h.company = p.assigned_broker_company
+CROSS JOIN LATERAL (SELECT count(*) AS answered FROM unnest(h.answered) AS a WHERE a) AS w;
+
+COMMENT ON VIEW number_health IS
+    'Each number: calls and answer rate over its last health_min_calls outcomes, its company''s rate over the same period, and healthy, probation, quarantined or retired.';
+
+REVOKE ALL ON number_health FROM PUBLIC;
+
+-- set_pool_rules gains quarantine_below, health_min_calls and quarantine_for: a new
+-- signature. The EXECUTE grants of the old one move to the new one, and its initial
+-- privileges are the owner's alone (as a fresh install records them), so that pg_dump saves
+-- the moved grants.
+CREATE  FUNCTION "set_pool_rules"(
+	"company" TEXT,
+	"low_water_count" INT DEFAULT NULL,
+	"low_water_share" double precision DEFAULT NULL,
+	"local_presence" bool DEFAULT NULL,
+	"cooldown" interval DEFAULT NULL,
+	"daily_cap" INT DEFAULT NULL,
+	"quarantine_below" double precision DEFAULT NULL,
+	"health_min_calls" INT DEFAULT NULL,
+	"quarantine_for" interval DEFAULT NULL
+) RETURNS TABLE (
+	"company" TEXT,
+	"low_water_count" INT,
+	"low_water_share" double precision,
+	"local_presence" bool,
+	"cooldown" interval,
+	"daily_cap" INT,
+	"quarantine_below" double precision,
+	"health_min_calls" INT,
+	"quarantine_for" interval
+)
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, @extschema@, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'set_pool_rules_wrapper';
+
+REVOKE ALL ON FUNCTION set_pool_rules(text, integer, double precision, boolean, interval,
+                                      integer, double precision, integer, interval) FROM PUBLIC;
+
+DO $$
+DECLARE
+    grantee regrole;
+BEGIN
+    FOR grantee IN
+        SELECT acl.grantee::regrole
+        FROM pg_catalog.pg_proc AS p, pg_catalog.aclexplode(p.proacl) AS acl
+        WHERE p.oid = '@extschema@.set_pool_rules(text, integer, double precision, boolean, interval, integer)'::pg_catalog.regprocedure
+          AND acl.privilege_type = 'EXECUTE' AND acl.grantee <> p.proowner AND acl.grantee <> 0
+    LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION @extschema@.set_pool_rules(text, integer, double precision, boolean, interval, integer, double precision, integer, interval) TO %s',
+                                  grantee);
+    END LOOP;
+END
+$$;
+
+DROP FUNCTION set_pool_rules(text, integer, double precision, boolean, interval, integer);
+
+UPDATE pg_catalog.pg_init_privs AS ip
+SET initprivs = ARRAY[pg_catalog.makeaclitem(p.proowner, p.proowner, 'EXECUTE', false)]
+FROM pg_catalog.pg_proc AS p
+WHERE ip.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND ip.objoid = p.oid
+  AND ip.objsubid = 0
+  AND p.oid = '@extschema@.set_pool_rules(text, integer, double precision, boolean, interval, integer, double precision, integer, interval)'::pg_catalog.regprocedure;
+
+CREATE  FUNCTION "reinstate_phone_number"(
+	"vapi_phone_number_id" TEXT
+) RETURNS bool
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, @extschema@, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'reinstate_phone_number_wrapper';
+
+REVOKE ALL ON FUNCTION reinstate_phone_number(text) FROM PUBLIC;
+
+-- Roles given access before keep what they had; what this version adds reaches them when
+-- grant_pool_access runs again. Say so, naming them (a WARNING: an extension script hides
+-- NOTICEs).
 DO $$
 DECLARE
     roles text;
 BEGIN
     SELECT pg_catalog.string_agg(DISTINCT acl.grantee::regrole::text, ', ') INTO roles
-    FROM pg_catalog.pg_proc AS p, pg_catalog.aclexplode(p.proacl) AS acl
-    WHERE p.oid = '@extschema@.assign_phone_number(text, uuid, text)'::pg_catalog.regprocedure
-      AND acl.privilege_type = 'EXECUTE' AND acl.grantee <> p.proowner AND acl.grantee <> 0;
+    FROM pg_catalog.pg_namespace AS n, pg_catalog.aclexplode(n.nspacl) AS acl
+    WHERE n.nspname = '@extschema@' AND acl.privilege_type = 'USAGE'
+      AND acl.grantee <> n.nspowner AND acl.grantee <> 0;
     IF roles IS NOT NULL THEN
-        RAISE WARNING 'pool_ext 0.4.1 adds try_assign_phone_number to the caller level; roles that may call assign_phone_number: %', roles
-            USING HINT = 'Run SELECT pool_ext.grant_pool_access(role, level) again for each of them.';
+        RAISE WARNING 'pool_ext 0.4.1 adds to each access level; roles with access to pool_ext: %', roles
+            USING HINT = 'Run SELECT pool_ext.grant_pool_access(role, level) again for each of them '
+                         '(caller: try_assign_phone_number; monitor: number_health; operator: '
+                         'reinstate_phone_number).';
     END IF;
 END
 $$;

@@ -14,11 +14,14 @@ CREATE TABLE signalwire_phone_numbers (
     assignment_status        text NOT NULL DEFAULT 'available',  -- or 'assigned' (hold_consistent)
     last_call_outcome        text,
     appointment_scheduled_at timestamptz,
-    status                   text NOT NULL DEFAULT 'active',     -- or 'inactive'
+    status                   text NOT NULL DEFAULT 'active',     -- or 'inactive', 'quarantined'
     notes                    text,
     created_at               timestamptz NOT NULL DEFAULT now(),
     -- Since 0.3.0 (added at the end, where ALTER TABLE puts it on upgrade):
     released_at              timestamptz,   -- last release by the API; the cooldown counts from it
+    -- Since 0.4.1: status 'quarantined' (its answer rate fell against its company's, see
+    -- number_health) until this time; the release job or reinstate_phone_number ends it.
+    quarantined_until        timestamptz,
     -- assigned <=> a holder and a release time; available <=> neither.
     CONSTRAINT signalwire_phone_numbers_hold_consistent CHECK (
         (assignment_status = 'assigned'  AND currently_assigned_to IS NOT NULL AND release_at IS NOT NULL
@@ -54,8 +57,8 @@ BEGIN
          'number must be in E.164 form: +, the country code and the number, at most 15 digits (for example +14155550123).'),
         (btrim(NEW.assigned_broker_company) <> '', 'assigned_broker_company_check',
          'assigned_broker_company must not be blank.'),
-        (NEW.status IN ('active', 'inactive'), 'status_check',
-         'status must be ''active'' or ''inactive''.')
+        (NEW.status IN ('active', 'inactive', 'quarantined'), 'status_check',
+         'status must be ''active'', ''inactive'' or ''quarantined''.')
     ) AS c (ok, name, rule)
     WHERE NOT c.ok
     LIMIT 1;
@@ -114,7 +117,7 @@ ALTER TABLE signalwire_phone_numbers SET (
 -- a hold) and release.
 CREATE TABLE phone_number_ledger (
     id                   bigserial PRIMARY KEY,
-    event                text NOT NULL CHECK (event IN ('assigned', 'outcome', 'released', 'renewed')),
+    event                text NOT NULL CHECK (event IN ('assigned', 'outcome', 'released', 'renewed', 'quarantined')),
     vapi_phone_number_id text NOT NULL,
     number               text NOT NULL,
     broker_company       text NOT NULL,
@@ -175,7 +178,13 @@ CREATE TABLE company_policies (
     cooldown          interval CHECK (cooldown >= interval '0'), -- default 0: none
     daily_cap         integer CHECK (daily_cap > 0),            -- default NULL: no cap
     CONSTRAINT company_policies_one_low_water_rule
-        CHECK (low_water_count IS NULL OR low_water_share IS NULL)
+        CHECK (low_water_count IS NULL OR low_water_share IS NULL),
+    -- Since 0.4.1 (set_pool_rules): quarantine a number whose answer rate over its last
+    -- health_min_calls outcomes is below quarantine_below times its company's, for
+    -- quarantine_for. Default: off (quarantine_below NULL), 20 calls, 7 days.
+    quarantine_below  numeric CHECK (quarantine_below > 0 AND quarantine_below <= 1),
+    health_min_calls  integer CHECK (health_min_calls BETWEEN 1 AND 1000),
+    quarantine_for    interval CHECK (quarantine_for > interval '0')
 );
 
 COMMENT ON TABLE company_policies IS
@@ -191,7 +200,9 @@ SELECT interval '18 hours' AS retention,
        'UTC'::text AS time_zone,
        0.2::numeric AS low_water_share,
        true AS local_presence,
-       interval '0' AS cooldown;
+       interval '0' AS cooldown,
+       20 AS health_min_calls,
+       interval '7 days' AS quarantine_for;
 
 COMMENT ON VIEW _policy_defaults IS
     'The default of each per-company rule (internal): what a NULL column of company_policies means.';

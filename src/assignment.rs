@@ -189,7 +189,8 @@ pub(crate) fn claim_sql(choice: ChosenBy, capped: bool) -> &'static str {
 /// Why the pool has nothing to give, counted only when that happens (pool_health's counts).
 /// No row: the company has no numbers at all. $1 company.
 const EXHAUSTED: Statement = Statement {
-    sql: "SELECT assigned, inactive, resting, at_cap, total FROM pool_health WHERE company = $1",
+    sql: "SELECT assigned, inactive, resting, at_cap, quarantined, total
+          FROM pool_health WHERE company = $1",
     arg_types: &[pg_sys::TEXTOID],
 };
 
@@ -552,7 +553,8 @@ fn nothing_to_give(client: &mut SpiClient<'_>, company: &str) -> Result<PoolErro
             inactive: count(2)?,
             resting: count(3)?,
             at_cap: count(4)?,
-            total: count(5)?,
+            quarantined: count(5)?,
+            total: count(6)?,
         });
     }
     let mut names = Vec::new();

@@ -50,6 +50,8 @@ pub enum PoolError {
         resting: i64,
         /// Free, but at the company's daily cap.
         at_cap: i64,
+        /// Out of rotation: its answer rate fell behind its company's (number_health).
+        quarantined: i64,
         total: i64,
     },
     /// A text argument longer than allowed.
@@ -260,6 +262,7 @@ impl PoolError {
                 inactive,
                 resting,
                 at_cap,
+                quarantined,
                 total,
                 ..
             } => {
@@ -273,7 +276,12 @@ impl PoolError {
                 if *at_cap > 0 {
                     detail.push_str(&format!(", {at_cap} at their daily cap"));
                 }
-                let busy = total - assigned - inactive - resting - at_cap;
+                if *quarantined > 0 {
+                    detail.push_str(&format!(
+                        ", {quarantined} quarantined for a low answer rate"
+                    ));
+                }
+                let busy = total - assigned - inactive - resting - at_cap - quarantined;
                 if busy > 0 {
                     detail.push_str(&format!(
                         ", {busy} being assigned by transactions still in progress"
@@ -409,6 +417,7 @@ mod tests {
             inactive: 0,
             resting: 0,
             at_cap: 0,
+            quarantined: 0,
             total: 5,
         };
         assert_eq!(e.message(), "No available phone numbers in pool for 'Acme'");
@@ -428,6 +437,7 @@ mod tests {
             inactive: 1,
             resting: 0,
             at_cap: 0,
+            quarantined: 0,
             total: 6,
         };
         assert_eq!(
@@ -444,11 +454,25 @@ mod tests {
             inactive: 0,
             resting: 2,
             at_cap: 1,
+            quarantined: 0,
             total: 5,
         };
         assert_eq!(
             e.detail().unwrap(),
             "2 of 5 numbers are assigned, 2 resting after a release (cooldown), 1 at their daily cap."
+        );
+        let e = PoolError::PoolExhausted {
+            company: "Acme".into(),
+            assigned: 2,
+            inactive: 1,
+            resting: 0,
+            at_cap: 0,
+            quarantined: 2,
+            total: 5,
+        };
+        assert_eq!(
+            e.detail().unwrap(),
+            "2 of 5 numbers are assigned, 1 inactive, 2 quarantined for a low answer rate."
         );
     }
 

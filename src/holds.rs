@@ -61,6 +61,11 @@ impl Outcome {
         Outcome::WrongNumber,
     ];
 
+    /// Whether someone picked up: every outcome but no_answer (number health counts these).
+    pub fn answered(self) -> bool {
+        self != Outcome::NoAnswer
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Booked => "booked",

@@ -5,15 +5,16 @@
 //!   releases, outcomes, numbers, policy, crm, monitoring): checks arguments, opens SPI, calls
 //!   the module below, and returns `Result<_, ErrorReport>`;
 //! - the work, through SPI: `assignment` (the claim, renewal and alert), `releases` (expired,
-//!   one, forced; the row lock), `outcomes`, `numbers` (import, status, move), `policy`, `crm`
-//!   (registration and tracking), `plans` (statements planned once per connection);
+//!   one, forced; the row lock), `outcomes`, `health` (windows and quarantine), `numbers`
+//!   (import, status, move), `policy`, `crm` (registration and tracking), `plans` (statements
+//!   planned once per connection);
 //! - plain Rust with plain unit tests: `holds` (outcome rules, release batching), `rules`
 //!   (claim order, pool-rule checks, low-water mark, runway), `validation` (argument checks,
 //!   E.164, closest name), and `errors` at the bottom (every error a caller can see, with its
 //!   SQLSTATE, message, detail and hint; it imports nothing of the crate).
 //!
 //! SQL: `sql/schema.sql` (tables, constraints, indexes, triggers), `sql/monitoring.sql`
-//! (views), `sql/access.sql` (`grant_pool_access`), `sql/scheduling.sql` (pg_cron),
+//! (views), `sql/health.sql` (health windows, `number_health`), `sql/access.sql` (`grant_pool_access`), `sql/scheduling.sql` (pg_cron),
 //! `sql/analytics.sql` (alerts, activity, runway), `sql/import.sql`,
 //! `sql/release_in_batches.sql` and `sql/finalize.sql`; the statements the Rust code runs are
 //! in `sql/statements/`, one file each, named after what they do.
@@ -29,6 +30,7 @@ mod api;
 
 mod assignment;
 mod crm;
+mod health;
 mod numbers;
 mod outcomes;
 mod plans;
@@ -51,9 +53,15 @@ pgrx::extension_sql_file!(
 );
 
 pgrx::extension_sql_file!(
+    "../sql/health.sql",
+    name = "health",
+    requires = ["monitoring"]
+);
+
+pgrx::extension_sql_file!(
     "../sql/access.sql",
     name = "access",
-    requires = ["monitoring"]
+    requires = ["monitoring", "health"]
 );
 
 pgrx::extension_sql_file!(

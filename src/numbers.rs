@@ -10,6 +10,7 @@ use pgrx::JsonB;
 use serde::{Deserialize, Serialize};
 
 use crate::errors::{shorten, PoolError};
+use crate::health;
 use crate::plans::{plan, Statement};
 use crate::releases::lock_number;
 use crate::validation::is_e164;
@@ -192,23 +193,42 @@ pub fn import(
 }
 
 const SET_STATUS: Statement = Statement {
-    sql: "UPDATE signalwire_phone_numbers SET status = $2
+    sql: "UPDATE signalwire_phone_numbers SET status = $2, quarantined_until = NULL
           WHERE vapi_phone_number_id = $1 AND status <> $2",
     arg_types: &[pg_sys::TEXTOID, pg_sys::TEXTOID],
 };
 
 /// Set a number's status ('active' or 'inactive'); false when it had that status already.
+/// Activating a quarantined number ends its quarantine as reinstate_phone_number does.
 pub fn set_status(client: &mut SpiClient<'_>, id: &str, status: &str) -> Result<bool, PoolError> {
     lock_number(client, id)?;
+    if status == "active" && health::end_quarantine(client, Some(id))? > 0 {
+        return Ok(true);
+    }
     let args: [DatumWithOid; 2] = [id.into(), status.into()];
     Ok(!client
         .update(&*plan(client, &SET_STATUS)?, None, &args)?
         .is_empty())
 }
 
+/// End number `id`'s quarantine now; false when it was not quarantined, an error when there
+/// is no such number.
+pub fn reinstate(client: &mut SpiClient<'_>, id: &str) -> Result<bool, PoolError> {
+    lock_number(client, id)?;
+    Ok(health::end_quarantine(client, Some(id))? > 0)
+}
+
+/// Moves the number and forgets its health window: its calls were for another company.
 const MOVE: Statement = Statement {
-    sql: "UPDATE signalwire_phone_numbers SET assigned_broker_company = $2
-          WHERE vapi_phone_number_id = $1 AND assigned_broker_company <> $2",
+    sql: "WITH moved AS (
+              UPDATE signalwire_phone_numbers SET assigned_broker_company = $2
+              WHERE vapi_phone_number_id = $1 AND assigned_broker_company <> $2
+              RETURNING vapi_phone_number_id
+          ), forgotten AS (
+              DELETE FROM number_health_windows AS w USING moved
+              WHERE w.vapi_phone_number_id = moved.vapi_phone_number_id
+          )
+          SELECT FROM moved",
     arg_types: &[pg_sys::TEXTOID, pg_sys::TEXTOID],
 };
 

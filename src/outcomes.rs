@@ -1,11 +1,12 @@
 //! Recording a call's outcome: the lead's hold, locked, moved or ended by the outcome's rule
-//! (src/holds.rs), with a ledger row.
+//! (src/holds.rs), with a ledger row; and the number's health (src/health.rs).
 
 use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
 use pgrx::pg_sys;
 use pgrx::spi::SpiClient;
 
 use crate::errors::PoolError;
+use crate::health;
 use crate::holds::{hold_after_outcome, HoldChange, HoldFacts, Outcome};
 use crate::plans::{plan, Statement};
 use crate::releases::release_one;
@@ -72,14 +73,14 @@ pub fn record(
         };
         holds.push((text(1)?, text(2)?, facts));
     }
-    let (id, facts) = match holds.as_slice() {
+    let (id, owner, facts) = match holds.as_slice() {
         [] => {
             return Err(PoolError::NoHold {
                 lead: lead.to_string(),
                 company: company.map(str::to_string),
             })
         }
-        [(id, _, facts)] => (id.clone(), *facts),
+        [(id, owner, facts)] => (id.clone(), owner.clone(), *facts),
         many => {
             return Err(PoolError::AmbiguousHold {
                 lead: lead.to_string(),
@@ -103,6 +104,8 @@ pub fn record(
             client.update(&*plan(client, &MOVE_RELEASE)?, None, &args)?;
         }
     }
+    // The number's health, and its quarantine when its answers fell behind its company's.
+    health::record_outcome(client, &id, &owner, lead, outcome)?;
     let args: [DatumWithOid; 1] = [id.as_str().into()];
     let state = client.update(&*plan(client, &NUMBER_STATE)?, Some(1), &args)?;
     let row = state.first();

@@ -360,7 +360,7 @@ $$;
         );
         assert_eq!(
             dumped,
-            "company_policies,crm_tables,phone_number_ledger,phone_number_ledger_id_seq,pool_alert_state,signalwire_phone_numbers"
+            "company_policies,crm_tables,number_health_windows,phone_number_ledger,phone_number_ledger_id_seq,pool_alert_state,signalwire_phone_numbers"
         );
     }
 

@@ -70,11 +70,38 @@ const UPSERT_POOL_RULES: Statement = Statement {
         pg_sys::BOOLOID,
         pg_sys::INTERVALOID,
         pg_sys::INT4OID,
+        pg_sys::TEXTOID, // quarantine_below as text, as the share
+        pg_sys::INT4OID,
+        pg_sys::INTERVALOID,
     ],
 };
 
-/// company, low_water_count, low_water_share, local_presence, cooldown, daily_cap: the
-/// effective pool rules.
+/// The effective pool rules, defaults included (_policy_defaults).
+const POOL_RULES: Statement = Statement {
+    sql: "SELECT r.low_water_count, r.low_water_share, r.local_presence, r.cooldown, r.daily_cap,
+                 cp.quarantine_below::float8,
+                 coalesce(cp.health_min_calls, d.health_min_calls),
+                 coalesce(cp.quarantine_for, d.quarantine_for)
+          FROM company_policy($1) AS r
+          CROSS JOIN _policy_defaults AS d
+          LEFT JOIN company_policies AS cp ON cp.company = $1",
+    arg_types: &[pg_sys::TEXTOID],
+};
+
+/// The rules set_pool_rules stores, None keeping one; checked already.
+pub struct PoolRulesArgs {
+    pub low_water_count: Option<i32>,
+    pub low_water_share: Option<f64>,
+    pub local_presence: Option<bool>,
+    pub cooldown: Option<Interval>,
+    pub daily_cap: Option<i32>,
+    pub quarantine_below: Option<f64>,
+    pub health_min_calls: Option<i32>,
+    pub quarantine_for: Option<Interval>,
+}
+
+/// company, low_water_count, low_water_share, local_presence, cooldown, daily_cap,
+/// quarantine_below, health_min_calls, quarantine_for: the effective pool rules.
 pub type PoolRulesRow = (
     String,
     Option<i32>,
@@ -82,6 +109,9 @@ pub type PoolRulesRow = (
     bool,
     Interval,
     Option<i32>,
+    Option<f64>,
+    i32,
+    Interval,
 );
 
 /// Store the pool rules given (checked already; None keeps a rule) and return the effective
@@ -89,29 +119,24 @@ pub type PoolRulesRow = (
 pub fn set_pool_rules(
     client: &mut SpiClient<'_>,
     company: &str,
-    low_water_count: Option<i32>,
-    low_water_share: Option<f64>,
-    local_presence: Option<bool>,
-    cooldown: Option<Interval>,
-    daily_cap: Option<i32>,
+    rules: &PoolRulesArgs,
 ) -> Result<PoolRulesRow, PoolError> {
-    let share = low_water_share.map(|v| v.to_string());
-    let args: [DatumWithOid; 6] = [
+    let share = rules.low_water_share.map(|v| v.to_string());
+    let below = rules.quarantine_below.map(|v| v.to_string());
+    let args: [DatumWithOid; 9] = [
         company.into(),
-        low_water_count.into(),
+        rules.low_water_count.into(),
         share.as_deref().into(),
-        local_presence.into(),
-        cooldown.into(),
-        daily_cap.into(),
+        rules.local_presence.into(),
+        rules.cooldown.into(),
+        rules.daily_cap.into(),
+        below.as_deref().into(),
+        rules.health_min_calls.into(),
+        rules.quarantine_for.into(),
     ];
     client.update(&*plan(client, &UPSERT_POOL_RULES)?, None, &args)?;
     let args: [DatumWithOid; 1] = [company.into()];
-    let rows = client.update(
-        "SELECT low_water_count, low_water_share, local_presence, cooldown, daily_cap
-         FROM company_policy($1)",
-        Some(1),
-        &args,
-    )?;
+    let rows = client.update(&*plan(client, &POOL_RULES)?, Some(1), &args)?;
     let row = rows.first();
     Ok((
         company.to_string(),
@@ -120,6 +145,9 @@ pub fn set_pool_rules(
         row.get::<bool>(3)?.expect("policy"),
         row.get::<Interval>(4)?.expect("policy"),
         row.get::<i32>(5)?,
+        row.get::<f64>(6)?,
+        row.get::<i32>(7)?.expect("policy"),
+        row.get::<Interval>(8)?.expect("policy"),
     ))
 }
 

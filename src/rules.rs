@@ -122,6 +122,51 @@ pub fn low_water_mark(count: Option<i64>, share: Option<f64>, usable: i64) -> i6
     }
 }
 
+/// A number's calls and answers in its health window, or its company's over all its numbers'
+/// windows (sql/health.sql).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Answers {
+    pub calls: i64,
+    pub answered: i64,
+}
+
+impl Answers {
+    /// The share of calls answered; None without calls.
+    pub fn rate(self) -> Option<f64> {
+        (self.calls > 0).then(|| self.answered as f64 / self.calls as f64)
+    }
+}
+
+/// Whether an outcome that leaves `number`'s window as it is should quarantine it: the rule is
+/// on (`quarantine_below`), the number has at least `min_calls` calls since it came back, and
+/// its answer rate is below `quarantine_below` times its company's. Relative on purpose: when
+/// a whole company's answers fall (a bad list, a holiday), no number stands out and none is
+/// quarantined; a company that answers nothing has no rate to fall below.
+pub fn quarantine_due(
+    number: Answers,
+    company: Answers,
+    quarantine_below: Option<f64>,
+    min_calls: i64,
+) -> bool {
+    let (Some(below), Some(rate), Some(company_rate)) =
+        (quarantine_below, number.rate(), company.rate())
+    else {
+        return false;
+    };
+    number.calls >= min_calls && rate < below * company_rate
+}
+
+/// Why a number was quarantined, for its ledger row.
+pub fn quarantine_reason(number: Answers, company: Answers, quarantine_below: f64) -> String {
+    format!(
+        "answer rate {:.3} over {} calls, below {} x the company's {:.3}",
+        number.rate().unwrap_or(0.0),
+        number.calls,
+        quarantine_below,
+        company.rate().unwrap_or(0.0)
+    )
+}
+
 /// What a committed assignment does to a company's low-water alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Alert {
@@ -178,6 +223,11 @@ pub struct PoolRules {
     pub cooldown: Option<(i32, i32, i64)>,
     /// 0 removes the cap.
     pub daily_cap: Option<i64>,
+    /// 0 turns the quarantine off.
+    pub quarantine_below: Option<f64>,
+    pub health_min_calls: Option<i64>,
+    /// (months, days, microseconds), as `cooldown`.
+    pub quarantine_for: Option<(i32, i32, i64)>,
 }
 
 impl PoolRules {
@@ -232,9 +282,45 @@ impl PoolRules {
                 );
             }
         }
+        if let Some(below) = self.quarantine_below {
+            if !(0.0..=1.0).contains(&below) {
+                return invalid(
+                    "quarantine_below",
+                    below.to_string(),
+                    "0 to 1: a share of the company's answer rate (0.5 is half), or 0 for off",
+                );
+            }
+        }
+        if let Some(calls) = self.health_min_calls {
+            if !(1..=MAX_HEALTH_CALLS).contains(&calls) {
+                return invalid("health_min_calls", calls.to_string(), "1 to 1000 calls");
+            }
+        }
+        if let Some((months, days, micros)) = self.quarantine_for {
+            let total = i64::from(days)
+                .checked_mul(MICROS_PER_DAY)
+                .and_then(|d| d.checked_add(micros));
+            if months != 0 || !total.is_some_and(|t| (MIN_QUARANTINE..=MAX_QUARANTINE).contains(&t))
+            {
+                return invalid(
+                    "quarantine_for",
+                    format_interval(months, days, micros),
+                    "1 hour to 365 days, e.g. '7 days'",
+                );
+            }
+        }
         Ok(())
     }
 }
+
+/// A health window longer than this would remember months of calls of a busy number.
+pub const MAX_HEALTH_CALLS: i64 = 1_000;
+
+/// Shorter than the release job's hour would end before anyone could look.
+pub const MIN_QUARANTINE: Micros = 3_600 * 1_000_000;
+
+/// Beyond a year, retire the number instead.
+pub const MAX_QUARANTINE: Micros = 365 * MICROS_PER_DAY;
 
 fn format_interval(months: i32, days: i32, micros: i64) -> String {
     format!("{months} months {days} days {} seconds", micros / 1_000_000)
@@ -327,6 +413,71 @@ mod tests {
         ] {
             assert_eq!(e164(written), None, "{written}");
         }
+    }
+
+    fn answers(calls: i64, answered: i64) -> Answers {
+        Answers { calls, answered }
+    }
+
+    #[test]
+    fn a_number_answered_far_less_than_its_company_is_quarantined() {
+        // 2 of 20 answered against a company at 60%: 0.1 < 0.5 x 0.6.
+        assert!(quarantine_due(
+            answers(20, 2),
+            answers(200, 120),
+            Some(0.5),
+            20
+        ));
+        // Exactly at the line is not below it: 0.3 = 0.5 x 0.6.
+        assert!(!quarantine_due(
+            answers(20, 6),
+            answers(200, 120),
+            Some(0.5),
+            20
+        ));
+        assert!(quarantine_due(
+            answers(20, 5),
+            answers(200, 120),
+            Some(0.5),
+            20
+        ));
+    }
+
+    #[test]
+    fn no_quarantine_with_the_rule_off_too_few_calls_or_a_company_wide_fall() {
+        // Off.
+        assert!(!quarantine_due(answers(20, 0), answers(200, 120), None, 20));
+        // Probation: 19 calls of 20.
+        assert!(!quarantine_due(
+            answers(19, 0),
+            answers(200, 120),
+            Some(0.5),
+            20
+        ));
+        // The whole company fell with it: 2 of 20 against 22 of 200 is no outlier.
+        assert!(!quarantine_due(
+            answers(20, 2),
+            answers(200, 22),
+            Some(0.5),
+            20
+        ));
+        // A company that answers nothing has no rate to fall below.
+        assert!(!quarantine_due(
+            answers(20, 0),
+            answers(200, 0),
+            Some(1.0),
+            20
+        ));
+        // No calls at all.
+        assert!(!quarantine_due(answers(0, 0), answers(0, 0), Some(1.0), 1));
+    }
+
+    #[test]
+    fn the_ledger_says_why_a_number_was_quarantined() {
+        assert_eq!(
+            quarantine_reason(answers(20, 2), answers(200, 120), 0.5),
+            "answer rate 0.100 over 20 calls, below 0.5 x the company's 0.600"
+        );
     }
 
     #[test]
@@ -532,6 +683,55 @@ mod tests {
                     ..base
                 },
                 "daily_cap",
+            ),
+            (
+                PoolRules {
+                    quarantine_below: Some(1.5),
+                    ..base
+                },
+                "quarantine_below",
+            ),
+            (
+                PoolRules {
+                    quarantine_below: Some(f64::NAN),
+                    ..base
+                },
+                "quarantine_below",
+            ),
+            (
+                PoolRules {
+                    health_min_calls: Some(0),
+                    ..base
+                },
+                "health_min_calls",
+            ),
+            (
+                PoolRules {
+                    health_min_calls: Some(1_001),
+                    ..base
+                },
+                "health_min_calls",
+            ),
+            (
+                PoolRules {
+                    quarantine_for: Some((0, 0, 59 * 60 * 1_000_000)),
+                    ..base
+                },
+                "quarantine_for",
+            ),
+            (
+                PoolRules {
+                    quarantine_for: Some((12, 0, 0)),
+                    ..base
+                },
+                "quarantine_for",
+            ),
+            (
+                PoolRules {
+                    quarantine_for: Some((0, 366, 0)),
+                    ..base
+                },
+                "quarantine_for",
             ),
         ];
         for (rules, argument) in cases {

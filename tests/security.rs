@@ -263,8 +263,8 @@ fn callers_get_execute_only_and_cannot_touch_the_tables() {
         &mut s,
         "SELECT count(*) FROM grant_pool_access('pe_sec_operator', 'operator')",
     );
-    // USAGE, 5 caller routines, 6 monitor views and 3 monitor functions, 10 operator routines.
-    assert_eq!(granted, 25);
+    // USAGE, 5 caller routines, 7 monitor views and 3 monitor functions, 11 operator routines.
+    assert_eq!(granted, 27);
     as_role(&mut s, "pe_sec_operator", |s| {
         s.query("SELECT * FROM retire_phone_number('Caller Realty-3')", &[])
             .unwrap();

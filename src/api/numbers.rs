@@ -55,11 +55,21 @@ fn retire_phone_number(vapi_phone_number_id: Option<&str>) -> Result<bool, Error
     set_status(vapi_phone_number_id, "inactive")
 }
 
-/// Put a retired number back into its company's pool. Returns false when it was active.
+/// Put a retired number back into its company's pool (a quarantined one too, as
+/// reinstate_phone_number does). Returns false when it was active.
 #[pg_extern(volatile, security_definer, parallel_unsafe)]
 #[search_path(pg_catalog, @extschema@, pg_temp)]
 fn reactivate_phone_number(vapi_phone_number_id: Option<&str>) -> Result<bool, ErrorReport> {
     set_status(vapi_phone_number_id, "active")
+}
+
+/// Take a quarantined number back into its company's pool now, with its health forgotten (its
+/// old calls do not count against it again). Returns false when it was not quarantined.
+#[pg_extern(volatile, security_definer, parallel_unsafe)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
+fn reinstate_phone_number(vapi_phone_number_id: Option<&str>) -> Result<bool, ErrorReport> {
+    let id = required_text(vapi_phone_number_id, "vapi_phone_number_id")?;
+    Ok(Spi::connect_mut(|client| numbers::reinstate(client, id))?)
 }
 
 /// Retire or reactivate: false when the number had that status already.

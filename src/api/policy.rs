@@ -55,11 +55,12 @@ fn set_company_policy(
 
 /// Set which free numbers a company hands out and when it is warned (docs/reference.md,
 /// "set_pool_rules"): the low-water mark of its alert (a count, or a share of its numbers),
-/// local presence (prefer the lead's area code), a cooldown after each release, and a daily
-/// cap per number. NULL keeps a rule as it is. Returns the effective rules.
+/// local presence (prefer the lead's area code), a cooldown after each release, a daily cap
+/// per number, and the quarantine of numbers whose answers fall behind the company's. NULL
+/// keeps a rule as it is. Returns the effective rules.
 #[pg_extern(volatile, security_definer, parallel_unsafe)]
 #[search_path(pg_catalog, @extschema@, pg_temp)]
-#[allow(clippy::type_complexity)] // the result row's columns, named for SQL
+#[allow(clippy::type_complexity, clippy::too_many_arguments)] // the SQL signature and row
 fn set_pool_rules(
     company: Option<&str>,
     low_water_count: default!(Option<i32>, "NULL"),
@@ -67,6 +68,9 @@ fn set_pool_rules(
     local_presence: default!(Option<bool>, "NULL"),
     cooldown: default!(Option<Interval>, "NULL"),
     daily_cap: default!(Option<i32>, "NULL"),
+    quarantine_below: default!(Option<f64>, "NULL"),
+    health_min_calls: default!(Option<i32>, "NULL"),
+    quarantine_for: default!(Option<Interval>, "NULL"),
 ) -> Result<
     TableIterator<
         'static,
@@ -77,29 +81,36 @@ fn set_pool_rules(
             name!(local_presence, bool),
             name!(cooldown, Interval),
             name!(daily_cap, Option<i32>),
+            name!(quarantine_below, Option<f64>),
+            name!(health_min_calls, i32),
+            name!(quarantine_for, Interval),
         ),
     >,
     ErrorReport,
 > {
     let company = required_text(company, "company")?;
+    let parts = |i: Interval| (i.months(), i.days(), i.micros());
     PoolRules {
         low_water_count: low_water_count.map(i64::from),
         low_water_share,
         local_presence,
-        cooldown: cooldown.map(|c| (c.months(), c.days(), c.micros())),
+        cooldown: cooldown.map(parts),
         daily_cap: daily_cap.map(i64::from),
+        quarantine_below,
+        health_min_calls: health_min_calls.map(i64::from),
+        quarantine_for: quarantine_for.map(parts),
     }
     .validate()?;
-    let row = Spi::connect_mut(|client| {
-        policy::set_pool_rules(
-            client,
-            company,
-            low_water_count,
-            low_water_share,
-            local_presence,
-            cooldown,
-            daily_cap,
-        )
-    })?;
+    let rules = policy::PoolRulesArgs {
+        low_water_count,
+        low_water_share,
+        local_presence,
+        cooldown,
+        daily_cap,
+        quarantine_below,
+        health_min_calls,
+        quarantine_for,
+    };
+    let row = Spi::connect_mut(|client| policy::set_pool_rules(client, company, &rules))?;
     Ok(TableIterator::once(row))
 }

@@ -4,11 +4,14 @@
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 
+use crate::errors::PoolError;
+use crate::health;
 use crate::releases;
 use crate::validation::{positive, required_text};
 
 /// Release every hold whose `release_at` has passed and return how many were released.
-/// `max_rows` caps the number released by this call (NULL: no cap).
+/// `max_rows` caps the number released by this call (NULL: no cap). Quarantines whose time is
+/// up end here too (src/health.rs): the numbers are active again, their health forgotten.
 #[pg_extern(volatile, security_definer, parallel_unsafe)]
 #[search_path(pg_catalog, @extschema@, pg_temp)]
 fn release_expired_phone_numbers(
@@ -18,7 +21,9 @@ fn release_expired_phone_numbers(
         positive(limit, "max_rows")?;
     }
     Ok(Spi::connect_mut(|client| {
-        releases::release_expired(client, max_rows)
+        let released = releases::release_expired(client, max_rows)?;
+        health::end_quarantine(client, None)?;
+        Ok::<_, PoolError>(released)
     })?)
 }
 

@@ -64,5 +64,22 @@ BEGIN
        IS DISTINCT FROM '00000000-0000-0000-0000-000000000001' THEN
         RAISE EXCEPTION 'who_held_number does not find a 0.1.0 hold';
     END IF;
+    -- Number health (0.4.1) on the upgraded pool: every number has a row, the two outcomes above
+    -- joined their number's window, the new rules take, and an active number is not reinstated.
+    IF (SELECT count(*) FROM number_health) <> (SELECT count(*) FROM signalwire_phone_numbers) THEN
+        RAISE EXCEPTION 'number_health does not list every number after the upgrade';
+    END IF;
+    IF NOT EXISTS (SELECT FROM number_health WHERE calls = 2) THEN  -- no_answer, do_not_call
+        RAISE EXCEPTION 'the outcome recorded after the upgrade is not in a health window';
+    END IF;
+    IF (SELECT quarantine_below FROM set_pool_rules('Upgrade Co', quarantine_below => 0.5,
+                                                    health_min_calls => 10))
+       IS DISTINCT FROM 0.5::float8 THEN
+        RAISE EXCEPTION 'set_pool_rules does not take quarantine_below after the upgrade';
+    END IF;
+    IF reinstate_phone_number((SELECT min(vapi_phone_number_id) FROM signalwire_phone_numbers
+                               WHERE status = 'active')) THEN
+        RAISE EXCEPTION 'an active number was reinstated';
+    END IF;
 END
 $$;

@@ -1,4 +1,4 @@
--- A port of tests/hostile.rs: the same table of 94 hostile calls, each run through
+-- A table of 112 hostile calls (the 94 of the former tests/hostile.rs and 18 for number health), each run through
 -- expect_error() (helpers.sql). Every one must fail with the SQLSTATE hostile.rs expects
 -- (column `as_expected`), with a short message that is no Rust panic, and the pool, the
 -- ledger, the policies, the CRM registration and the alert state must be exactly as before
@@ -107,6 +107,10 @@ INSERT INTO hostile_cases (what, statement, expected) VALUES
     ('retire: unknown id', $q$SELECT retire_phone_number('no-such-number')$q$, '42704'),
     ('retire: 10 KB id', $q$SELECT retire_phone_number('$BIG')$q$, '42704'),
     ('reactivate: unknown id', $q$SELECT reactivate_phone_number('no-such-number')$q$, '42704'),
+    ('reinstate: NULL id', $q$SELECT reinstate_phone_number(NULL)$q$, '22004'),
+    ('reinstate: empty id', $q$SELECT reinstate_phone_number('')$q$, '22023'),
+    ('reinstate: unknown id', $q$SELECT reinstate_phone_number('no-such-number')$q$, '42704'),
+    ('reinstate: 10 KB id', $q$SELECT reinstate_phone_number('$BIG')$q$, '42704'),
     ('move: NULL company', $q$SELECT move_phone_number('$HELD', NULL)$q$, '22004'),
     ('move: blank company', $q$SELECT move_phone_number('$HELD', '  ')$q$, '22023'),
     ('move: held number', $q$SELECT move_phone_number('$HELD', 'Other Realty')$q$, '55006'),
@@ -134,6 +138,20 @@ INSERT INTO hostile_cases (what, statement, expected) VALUES
     ('pool rules: negative daily cap', $q$SELECT * FROM set_pool_rules('Hostile Realty', daily_cap => -1)$q$, '22023'),
     ('pool rules: daily cap too large', $q$SELECT * FROM set_pool_rules('Hostile Realty', daily_cap => 100001)$q$, '22023'),
     ('pool rules: daily cap not a number', $q$SELECT * FROM set_pool_rules('Hostile Realty', daily_cap => 'ten')$q$, '22P02'),
+    ('pool rules: quarantine_below above 1', $q$SELECT * FROM set_pool_rules('Hostile Realty', quarantine_below => 1.01)$q$, '22023'),
+    ('pool rules: negative quarantine_below', $q$SELECT * FROM set_pool_rules('Hostile Realty', quarantine_below => -0.5)$q$, '22023'),
+    ('pool rules: NaN quarantine_below', $q$SELECT * FROM set_pool_rules('Hostile Realty', quarantine_below => 'NaN')$q$, '22023'),
+    ('pool rules: infinite quarantine_below', $q$SELECT * FROM set_pool_rules('Hostile Realty', quarantine_below => 'Infinity')$q$, '22023'),
+    ('pool rules: health_min_calls 0', $q$SELECT * FROM set_pool_rules('Hostile Realty', health_min_calls => 0)$q$, '22023'),
+    ('pool rules: health_min_calls negative', $q$SELECT * FROM set_pool_rules('Hostile Realty', health_min_calls => -20)$q$, '22023'),
+    ('pool rules: health_min_calls too large', $q$SELECT * FROM set_pool_rules('Hostile Realty', health_min_calls => 1001)$q$, '22023'),
+    ('pool rules: health_min_calls not a number', $q$SELECT * FROM set_pool_rules('Hostile Realty', health_min_calls => 'many')$q$, '22P02'),
+    ('pool rules: quarantine_for negative', $q$SELECT * FROM set_pool_rules('Hostile Realty', quarantine_for => '-7 days')$q$, '22023'),
+    ('pool rules: quarantine_for zero', $q$SELECT * FROM set_pool_rules('Hostile Realty', quarantine_for => '0')$q$, '22023'),
+    ('pool rules: quarantine_for a minute', $q$SELECT * FROM set_pool_rules('Hostile Realty', quarantine_for => '1 minute')$q$, '22023'),
+    ('pool rules: quarantine_for a month', $q$SELECT * FROM set_pool_rules('Hostile Realty', quarantine_for => '1 month')$q$, '22023'),
+    ('pool rules: quarantine_for two years', $q$SELECT * FROM set_pool_rules('Hostile Realty', quarantine_for => '730 days')$q$, '22023'),
+    ('pool rules: quarantine_for not an interval', $q$SELECT * FROM set_pool_rules('Hostile Realty', quarantine_for => 'a week or so')$q$, '22007'),
     ('activity: not a time', $q$SELECT * FROM pool_activity('Hostile Realty', 'yesterday-ish')$q$, '22007'),
     ('runway: not an interval', $q$SELECT * FROM pool_runway('soon')$q$, '22007'),
     -- CRM registration

@@ -1,0 +1,15 @@
+-- End quarantines: number $1 now (an operator's reinstate_phone_number), or, with $1 NULL,
+-- every quarantine whose time is up (the release job). The number is active again with an
+-- empty health window, so the calls that quarantined it do not count against it again.
+-- Returns how many came back.
+WITH back AS (
+    UPDATE signalwire_phone_numbers
+    SET status = 'active', quarantined_until = NULL
+    WHERE status = 'quarantined'
+      AND (vapi_phone_number_id = $1 OR ($1::text IS NULL AND quarantined_until <= now()))
+    RETURNING vapi_phone_number_id
+), forgotten AS (
+    DELETE FROM number_health_windows AS w USING back
+    WHERE w.vapi_phone_number_id = back.vapi_phone_number_id
+)
+SELECT count(*) FROM back

@@ -1,0 +1,51 @@
+-- A call's outcome into its number's health window (sql/health.sql), with its company's calls
+-- and answers over the same period, and what the quarantine rule needs to judge it: the
+-- number's calls and answers, the company's (this number's window included), the rule.
+-- $1 number, $2 its company, $3 answered (any outcome but no_answer).
+-- The window keeps the last health_min_calls outcomes; one of another company (the number
+-- moved) starts again. The period is the new window's: from its first outcome on.
+WITH rules AS (
+    SELECT cp.quarantine_below::float8 AS quarantine_below,
+           coalesce(cp.health_min_calls, d.health_min_calls) AS size,
+           coalesce(cp.quarantine_for, d.quarantine_for) AS quarantine_for
+    FROM _policy_defaults AS d
+    LEFT JOIN company_policies AS cp ON cp.company = $2
+), previous AS (
+    SELECT answered, called_at FROM number_health_windows
+    WHERE vapi_phone_number_id = $1 AND company = $2
+), new_window AS (
+    SELECT joined.answered[greatest(cardinality(joined.answered) + 1 - rules.size, 1):] AS answered,
+           joined.called_at[greatest(cardinality(joined.called_at) + 1 - rules.size, 1):] AS called_at
+    FROM rules
+    CROSS JOIN LATERAL (
+        SELECT coalesce((SELECT answered FROM previous), '{}') || $3::boolean AS answered,
+               coalesce((SELECT called_at FROM previous), '{}') || clock_timestamp() AS called_at
+    ) AS joined
+), mine AS (
+    SELECT cardinality(new_window.answered)::bigint AS calls,
+           (SELECT count(*) FROM unnest(new_window.answered) AS a WHERE a) AS answered,
+           new_window.called_at[1] AS since
+    FROM new_window
+), whole_company AS (
+    -- The other numbers' outcomes of the period, as this statement's snapshot has them.
+    SELECT mine.calls + count(o.a) AS calls,
+           mine.answered + count(o.a) FILTER (WHERE o.a) AS answered
+    FROM mine
+    LEFT JOIN LATERAL (
+        SELECT x.a
+        FROM number_health_windows AS w, unnest(w.answered, w.called_at) AS x (a, at)
+        WHERE w.company = $2 AND w.vapi_phone_number_id <> $1 AND x.at >= mine.since
+    ) AS o ON true
+    GROUP BY mine.calls, mine.answered
+), stored AS (
+    INSERT INTO number_health_windows AS w
+        (vapi_phone_number_id, company, answered, called_at, company_calls, company_answered)
+    SELECT $1, $2, new_window.answered, new_window.called_at, whole_company.calls, whole_company.answered
+    FROM new_window, whole_company
+    ON CONFLICT (vapi_phone_number_id) DO UPDATE
+    SET company = excluded.company, answered = excluded.answered, called_at = excluded.called_at,
+        company_calls = excluded.company_calls, company_answered = excluded.company_answered
+)
+SELECT mine.calls, mine.answered, whole_company.calls, whole_company.answered,
+       rules.quarantine_below, rules.size::bigint, rules.quarantine_for
+FROM mine, whole_company, rules
