@@ -20,7 +20,7 @@ ALTER TABLE signalwire_phone_numbers
 ALTER TABLE signalwire_phone_numbers ADD COLUMN quarantined_until timestamptz;
 ALTER TABLE company_policies
     ADD COLUMN quarantine_below numeric CHECK (quarantine_below > 0 AND quarantine_below <= 1),
-    ADD COLUMN health_min_calls integer CHECK (health_min_calls BETWEEN 1 AND 1000),
+    ADD COLUMN health_min_calls integer CHECK (health_min_calls BETWEEN 4 AND 1000),
     ADD COLUMN quarantine_for interval CHECK (quarantine_for > interval '0');
 -- A quarantine writes a ledger row. Checking the constraint reads the ledger once.
 ALTER TABLE phone_number_ledger
@@ -392,7 +392,7 @@ $$;
 -- so that a company-wide fall (a bad list, a holiday) lowers both and quarantines nothing.
 -- Written by record_call_outcome in the outcome's transaction
 -- (sql/statements/record_health.sql); forgotten when a quarantine ends, so old calls do not
--- quarantine the number again at once, and when the number moves to another company. Kept
+-- quarantine the number again at once, and when the number changes or is retired (below). Kept
 -- here rather than counted from the ledger: a company's rate would read every ledger row of
 -- its numbers on every outcome; this way it reads one row per number of the company.
 CREATE TABLE number_health_windows (
@@ -413,6 +413,31 @@ CREATE INDEX idx_number_health_windows_company ON number_health_windows (company
 REVOKE ALL ON number_health_windows FROM PUBLIC;
 ALTER TABLE number_health_windows ENABLE ROW LEVEL SECURITY;
 SELECT pg_catalog.pg_extension_config_dump('number_health_windows', '');
+
+-- A window belongs to a number as it was called: it is forgotten when the number changes
+-- (another E.164 number or company under the same id, an import or move_phone_number), when it
+-- is retired (a retired number that comes back starts afresh) and when its row is deleted.
+-- Holds and releases never set these columns, so this trigger is never even queued for them.
+CREATE FUNCTION _forget_number_health() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+BEGIN
+    DELETE FROM number_health_windows WHERE vapi_phone_number_id = OLD.vapi_phone_number_id;
+    RETURN NULL;
+END
+$$;
+
+REVOKE ALL ON FUNCTION _forget_number_health() FROM PUBLIC;
+
+CREATE TRIGGER signalwire_phone_numbers_forget_health
+    AFTER UPDATE OF number, assigned_broker_company, status ON signalwire_phone_numbers
+    FOR EACH ROW
+    WHEN (OLD.number IS DISTINCT FROM NEW.number
+          OR OLD.assigned_broker_company IS DISTINCT FROM NEW.assigned_broker_company
+          OR (NEW.status = 'inactive' AND OLD.status IS DISTINCT FROM 'inactive'))
+    EXECUTE FUNCTION _forget_number_health();
+CREATE TRIGGER signalwire_phone_numbers_forget_health_of_deleted
+    AFTER DELETE ON signalwire_phone_numbers FOR EACH ROW
+    EXECUTE FUNCTION _forget_number_health();
 
 -- One row per number: its calls and answer rate over its window, its company's answer rate
 -- over the same period (as of the number's last outcome), and its state: quarantined (until

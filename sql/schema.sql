@@ -183,7 +183,7 @@ CREATE TABLE company_policies (
     -- health_min_calls outcomes is below quarantine_below times its company's, for
     -- quarantine_for. Default: off (quarantine_below NULL), 20 calls, 7 days.
     quarantine_below  numeric CHECK (quarantine_below > 0 AND quarantine_below <= 1),
-    health_min_calls  integer CHECK (health_min_calls BETWEEN 1 AND 1000),
+    health_min_calls  integer CHECK (health_min_calls BETWEEN 4 AND 1000),
     quarantine_for    interval CHECK (quarantine_for > interval '0')
 );
 

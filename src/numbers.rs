@@ -218,17 +218,10 @@ pub fn reinstate(client: &mut SpiClient<'_>, id: &str) -> Result<bool, PoolError
     Ok(health::end_quarantine(client, Some(id))? > 0)
 }
 
-/// Moves the number and forgets its health window: its calls were for another company.
+/// Moves the number (its health window is forgotten: sql/health.sql).
 const MOVE: Statement = Statement {
-    sql: "WITH moved AS (
-              UPDATE signalwire_phone_numbers SET assigned_broker_company = $2
-              WHERE vapi_phone_number_id = $1 AND assigned_broker_company <> $2
-              RETURNING vapi_phone_number_id
-          ), forgotten AS (
-              DELETE FROM number_health_windows AS w USING moved
-              WHERE w.vapi_phone_number_id = moved.vapi_phone_number_id
-          )
-          SELECT FROM moved",
+    sql: "UPDATE signalwire_phone_numbers SET assigned_broker_company = $2
+          WHERE vapi_phone_number_id = $1 AND assigned_broker_company <> $2",
     arg_types: &[pg_sys::TEXTOID, pg_sys::TEXTOID],
 };
 

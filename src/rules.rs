@@ -292,8 +292,8 @@ impl PoolRules {
             }
         }
         if let Some(calls) = self.health_min_calls {
-            if !(1..=MAX_HEALTH_CALLS).contains(&calls) {
-                return invalid("health_min_calls", calls.to_string(), "1 to 1000 calls");
+            if !(MIN_HEALTH_CALLS..=MAX_HEALTH_CALLS).contains(&calls) {
+                return invalid("health_min_calls", calls.to_string(), "4 to 1000 calls");
             }
         }
         if let Some((months, days, micros)) = self.quarantine_for {
@@ -312,6 +312,10 @@ impl PoolRules {
         Ok(())
     }
 }
+
+/// Fewer calls say nothing about a number; with one, the period it is judged over is an
+/// instant, the company's rate over it is its own, and the rule could never fire.
+pub const MIN_HEALTH_CALLS: i64 = 4;
 
 /// A health window longer than this would remember months of calls of a busy number.
 pub const MAX_HEALTH_CALLS: i64 = 1_000;
@@ -701,6 +705,13 @@ mod tests {
             (
                 PoolRules {
                     health_min_calls: Some(0),
+                    ..base
+                },
+                "health_min_calls",
+            ),
+            (
+                PoolRules {
+                    health_min_calls: Some(3),
                     ..base
                 },
                 "health_min_calls",

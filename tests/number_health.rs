@@ -30,6 +30,29 @@ fn call(s: &mut Client, company: &str, id: &str, lead: &uuid::Uuid, outcome: &st
         .unwrap();
 }
 
+/// `rounds` rounds in which each of the company's three numbers is called in turn, with the
+/// outcome `outcome_of(round)`.
+fn every_number_in_turns(
+    s: &mut Client,
+    company: &str,
+    group: u32,
+    rounds: u32,
+    outcome_of: impl Fn(u32) -> &'static str,
+) {
+    for round in 0..rounds {
+        for i in 1..=3 {
+            let id = format!("{company}-{i}");
+            call(
+                s,
+                company,
+                &id,
+                &lead(group, round * 10 + i),
+                outcome_of(round),
+            );
+        }
+    }
+}
+
 /// The quarantine notifications a LISTENing session receives within `wait` of the first
 /// (and 300 ms of each next one).
 fn quarantines(listener: &mut Client, wait: Duration) -> Vec<serde_json::Value> {
@@ -74,7 +97,13 @@ fn round(s: &mut Client, company: &str, group: u32, n: u32, outcome: &str) {
         let id = format!("{company}-{good}");
         call(s, company, &id, &lead(group, n * 10 + good), "no_booking");
     }
-    call(s, company, &format!("{company}-1"), &lead(group, n * 10 + 1), outcome);
+    call(
+        s,
+        company,
+        &format!("{company}-1"),
+        &lead(group, n * 10 + 1),
+        outcome,
+    );
 }
 
 #[test]
@@ -92,7 +121,10 @@ fn a_number_whose_answers_collapse_is_quarantined_at_the_crossing_outcome_and_ne
         round(&mut s, company, 90, n, "no_answer");
         assert_eq!(state(&mut s, bad), ("probation".into(), i64::from(n)));
     }
-    assert!(quarantines(&mut l, quiet).is_empty(), "probation: no quarantine");
+    assert!(
+        quarantines(&mut l, quiet).is_empty(),
+        "probation: no quarantine"
+    );
 
     // The fourth no_answer crosses the rule: 0 answered against the company's 9 of 13 since
     // number 1's first call (0 < 0.5 x 0.692); a rollback takes it back.
@@ -158,8 +190,31 @@ fn a_number_whose_answers_collapse_is_quarantined_at_the_crossing_outcome_and_ne
     };
     assert_eq!(health, (0, 1));
 
-    // Once per quarantine: more outcomes of the number's last hold change nothing.
+    // No further notification: the refusals and the other assignments quarantine nothing.
     assert!(quarantines(&mut l, quiet).is_empty());
+
+    // A monitoring role reads number_health, never the windows behind it.
+    s.batch_execute(
+        "DROP ROLE IF EXISTS pe_health_monitor; CREATE ROLE pe_health_monitor;
+         SELECT grant_pool_access('pe_health_monitor', 'monitor');
+         SET ROLE pe_health_monitor",
+    )
+    .unwrap();
+    assert_eq!(
+        count(
+            &mut s,
+            "SELECT count(*) FROM pool_ext.number_health WHERE company = 'Health Realty'"
+        ),
+        4
+    );
+    expect_error(
+        s.query_one("SELECT count(*) FROM pool_ext.number_health_windows", &[]),
+        "42501",
+    );
+    s.batch_execute(
+        "RESET ROLE; SELECT revoke_pool_access('pe_health_monitor'); DROP ROLE pe_health_monitor",
+    )
+    .unwrap();
     assert_pool_invariants(&mut s);
 }
 
@@ -228,14 +283,13 @@ fn a_company_wide_fall_quarantines_nothing_and_the_rule_is_off_by_default() {
     .unwrap();
     // Answered at first, then nobody answers any number: each number's window falls to 0, but
     // so does the company's rate over the same period, so no number stands out.
-    let mut n = 0;
-    for round in 0..5 {
-        for i in 1..=3 {
-            n += 1;
-            let outcome = if round == 0 { "no_booking" } else { "no_answer" };
-            call(&mut s, company, &format!("{company}-{i}"), &lead(95, n), outcome);
+    every_number_in_turns(&mut s, company, 95, 5, |round| {
+        if round == 0 {
+            "no_booking"
+        } else {
+            "no_answer"
         }
-    }
+    });
     assert_eq!(
         count(
             &mut s,
@@ -244,12 +298,55 @@ fn a_company_wide_fall_quarantines_nothing_and_the_rule_is_off_by_default() {
         3
     );
 
+    // Every number answering half its calls, the company too: no number stands out.
+    let company = "Even Realty";
+    load_pool(&mut s, company, 8955, 3);
+    s.execute(
+        "SELECT set_pool_rules($1, quarantine_below => 0.5, health_min_calls => 4)",
+        &[&company],
+    )
+    .unwrap();
+    every_number_in_turns(&mut s, company, 98, 6, |round| {
+        if round % 2 == 0 {
+            "no_booking"
+        } else {
+            "no_answer"
+        }
+    });
+    assert_eq!(
+        count(
+            &mut s,
+            "SELECT count(*) FROM number_health
+             WHERE company = 'Even Realty' AND state = 'healthy' AND answer_rate = 0.5"
+        ),
+        3
+    );
+
+    // A retired number forgets its calls: reactivated, it starts on probation.
+    s.execute("SELECT retire_phone_number('Even Realty-1')", &[])
+        .unwrap();
+    s.execute("SELECT reactivate_phone_number('Even Realty-1')", &[])
+        .unwrap();
+    assert_eq!(state(&mut s, "Even Realty-1"), ("probation".into(), 0));
+
     // Without quarantine_below (the default), the worst number stays in rotation.
     let company = "Default Realty";
     load_pool(&mut s, company, 8960, 2);
     for i in 1..=25 {
-        call(&mut s, company, "Default Realty-1", &lead(96, i), "no_answer");
-        call(&mut s, company, "Default Realty-2", &lead(97, i), "no_booking");
+        call(
+            &mut s,
+            company,
+            "Default Realty-1",
+            &lead(96, i),
+            "no_answer",
+        );
+        call(
+            &mut s,
+            company,
+            "Default Realty-2",
+            &lead(97, i),
+            "no_booking",
+        );
     }
     assert_eq!(state(&mut s, "Default Realty-1"), ("healthy".into(), 20));
     assert_eq!(

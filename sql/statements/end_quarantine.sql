@@ -6,7 +6,9 @@ WITH back AS (
     UPDATE signalwire_phone_numbers
     SET status = 'active', quarantined_until = NULL
     WHERE status = 'quarantined'
-      AND (vapi_phone_number_id = $1 OR ($1::text IS NULL AND quarantined_until <= now()))
+      -- A quarantine without an end (set by hand) ends at the next run.
+      AND (vapi_phone_number_id = $1
+           OR ($1::text IS NULL AND coalesce(quarantined_until, '-infinity') <= now()))
     RETURNING vapi_phone_number_id
 ), forgotten AS (
     DELETE FROM number_health_windows AS w USING back

@@ -142,7 +142,7 @@ INSERT INTO hostile_cases (what, statement, expected) VALUES
     ('pool rules: negative quarantine_below', $q$SELECT * FROM set_pool_rules('Hostile Realty', quarantine_below => -0.5)$q$, '22023'),
     ('pool rules: NaN quarantine_below', $q$SELECT * FROM set_pool_rules('Hostile Realty', quarantine_below => 'NaN')$q$, '22023'),
     ('pool rules: infinite quarantine_below', $q$SELECT * FROM set_pool_rules('Hostile Realty', quarantine_below => 'Infinity')$q$, '22023'),
-    ('pool rules: health_min_calls 0', $q$SELECT * FROM set_pool_rules('Hostile Realty', health_min_calls => 0)$q$, '22023'),
+    ('pool rules: health_min_calls 3', $q$SELECT * FROM set_pool_rules('Hostile Realty', health_min_calls => 3)$q$, '22023'),
     ('pool rules: health_min_calls negative', $q$SELECT * FROM set_pool_rules('Hostile Realty', health_min_calls => -20)$q$, '22023'),
     ('pool rules: health_min_calls too large', $q$SELECT * FROM set_pool_rules('Hostile Realty', health_min_calls => 1001)$q$, '22023'),
     ('pool rules: health_min_calls not a number', $q$SELECT * FROM set_pool_rules('Hostile Realty', health_min_calls => 'many')$q$, '22P02'),
