@@ -35,7 +35,8 @@ SELECT pg_catalog.pg_extension_config_dump('number_health_windows', '');
 
 -- A window belongs to a number as it was called: it is forgotten when the number changes
 -- (another E.164 number or company under the same id, an import or move_phone_number), when it
--- is retired (a retired number that comes back starts afresh) and when its row is deleted.
+-- is retired (a retired number that comes back starts afresh), when its quarantine ends (the
+-- calls that quarantined it must not do so again at once) and when its row is deleted.
 -- Holds and releases never set these columns, so this trigger is never even queued for them.
 CREATE FUNCTION _forget_number_health() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
@@ -52,7 +53,8 @@ CREATE TRIGGER signalwire_phone_numbers_forget_health
     FOR EACH ROW
     WHEN (OLD.number IS DISTINCT FROM NEW.number
           OR OLD.assigned_broker_company IS DISTINCT FROM NEW.assigned_broker_company
-          OR (NEW.status = 'inactive' AND OLD.status IS DISTINCT FROM 'inactive'))
+          OR (NEW.status IS DISTINCT FROM OLD.status
+              AND (NEW.status = 'inactive' OR OLD.status = 'quarantined')))
     EXECUTE FUNCTION _forget_number_health();
 CREATE TRIGGER signalwire_phone_numbers_forget_health_of_deleted
     AFTER DELETE ON signalwire_phone_numbers FOR EACH ROW

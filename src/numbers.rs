@@ -199,12 +199,10 @@ const SET_STATUS: Statement = Statement {
 };
 
 /// Set a number's status ('active' or 'inactive'); false when it had that status already.
-/// Activating a quarantined number ends its quarantine as reinstate_phone_number does.
+/// Activating a quarantined number ends its quarantine as reinstate_phone_number does (its
+/// health window goes with the status: sql/health.sql).
 pub fn set_status(client: &mut SpiClient<'_>, id: &str, status: &str) -> Result<bool, PoolError> {
     lock_number(client, id)?;
-    if status == "active" && health::end_quarantine(client, Some(id))? > 0 {
-        return Ok(true);
-    }
     let args: [DatumWithOid; 2] = [id.into(), status.into()];
     Ok(!client
         .update(&*plan(client, &SET_STATUS)?, None, &args)?

@@ -77,10 +77,10 @@ fn state(s: &mut Client, id: &str) -> (String, i64) {
     (row.get(0), row.get(1))
 }
 
-/// A company of four numbers with the rule on (below 0.5 of the company's rate, over 4 calls,
-/// for 2 days). Number 1 is the one under watch.
-fn company_of_four(s: &mut Client, company: &str, prefix: u32) {
-    load_pool(s, company, prefix, 4);
+/// A company of `numbers` numbers with the rule on (below 0.5 of the company's rate, over 4
+/// calls, for 2 days). In a company of four, number 1 is the one under watch.
+fn company_with_rule(s: &mut Client, company: &str, prefix: u32, numbers: i32) {
+    load_pool(s, company, prefix, numbers);
     s.execute(
         "SELECT set_pool_rules($1, quarantine_below => 0.5, health_min_calls => 4,
                                quarantine_for => '2 days')",
@@ -113,7 +113,7 @@ fn a_number_whose_answers_collapse_is_quarantined_at_the_crossing_outcome_and_ne
     l.batch_execute("LISTEN pool_ext_quarantine").unwrap();
     let mut s = db.session();
     let company = "Health Realty";
-    company_of_four(&mut s, company, 8890);
+    company_with_rule(&mut s, company, 8890, 4);
     let bad = "Health Realty-1";
     let quiet = Duration::from_millis(300);
 
@@ -223,7 +223,7 @@ fn reinstatement_and_expiry_bring_a_number_back_with_its_history_forgotten() {
     let db = TestDb::new("health_reinstate");
     let mut s = db.session();
     let company = "Reinstate Realty";
-    company_of_four(&mut s, company, 8930);
+    company_with_rule(&mut s, company, 8930, 4);
     let bad = "Reinstate Realty-1";
     for n in 1..=4 {
         round(&mut s, company, 93, n, "no_answer");
@@ -275,12 +275,7 @@ fn a_company_wide_fall_quarantines_nothing_and_the_rule_is_off_by_default() {
     let db = TestDb::new("health_relative");
     let mut s = db.session();
     let company = "Quiet Realty";
-    load_pool(&mut s, company, 8950, 3);
-    s.execute(
-        "SELECT set_pool_rules($1, quarantine_below => 0.5, health_min_calls => 4)",
-        &[&company],
-    )
-    .unwrap();
+    company_with_rule(&mut s, company, 8950, 3);
     // Answered at first, then nobody answers any number: each number's window falls to 0, but
     // so does the company's rate over the same period, so no number stands out.
     every_number_in_turns(&mut s, company, 95, 5, |round| {
@@ -300,12 +295,7 @@ fn a_company_wide_fall_quarantines_nothing_and_the_rule_is_off_by_default() {
 
     // Every number answering half its calls, the company too: no number stands out.
     let company = "Even Realty";
-    load_pool(&mut s, company, 8955, 3);
-    s.execute(
-        "SELECT set_pool_rules($1, quarantine_below => 0.5, health_min_calls => 4)",
-        &[&company],
-    )
-    .unwrap();
+    company_with_rule(&mut s, company, 8955, 3);
     every_number_in_turns(&mut s, company, 98, 6, |round| {
         if round % 2 == 0 {
             "no_booking"

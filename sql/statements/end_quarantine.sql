@@ -1,6 +1,6 @@
 -- End quarantines: number $1 now (an operator's reinstate_phone_number), or, with $1 NULL,
--- every quarantine whose time is up (the release job). The number is active again with an
--- empty health window, so the calls that quarantined it do not count against it again.
+-- every quarantine whose time is up (the release job). The number is active again; its health
+-- window is forgotten by the trigger signalwire_phone_numbers_forget_health (sql/health.sql).
 -- Returns how many came back.
 WITH back AS (
     UPDATE signalwire_phone_numbers
@@ -10,8 +10,5 @@ WITH back AS (
       AND (vapi_phone_number_id = $1
            OR ($1::text IS NULL AND coalesce(quarantined_until, '-infinity') <= now()))
     RETURNING vapi_phone_number_id
-), forgotten AS (
-    DELETE FROM number_health_windows AS w USING back
-    WHERE w.vapi_phone_number_id = back.vapi_phone_number_id
 )
 SELECT count(*) FROM back
