@@ -32,7 +32,7 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
         ('operator', 'function',  'reinstate_phone_number(text)'),
         ('operator', 'function',  'move_phone_number(text, text)'),
         ('operator', 'function',  'set_company_policy(text, interval, interval, text)'),
-        ('operator', 'function',  'set_pool_rules(text, integer, double precision, boolean, interval, integer, double precision, integer, interval)'),
+        ('operator', 'function',  'set_pool_rules(text, integer, double precision, boolean, interval, integer, double precision, integer, interval, text)'),
         ('operator', 'function',  'schedule_release_job(text, text)'),
         ('operator', 'function',  'unschedule_release_job(text)')
     ) AS levels (level, kind, object)

@@ -86,7 +86,11 @@ END
 $$;
 
 -- Per company and hour, from the ledger: assignments, releases and outcomes recorded, the peak
--- of holds open at once, and that peak against the company's numbers in service now.
+-- of holds open at once, and that peak against the company's numbers in service now; and the
+-- overflow use: `lent`, of the assignments, those for leads of companies that overflow into
+-- this pool; `borrowed`, this company's leads given a number of its overflow pool (counted
+-- there, not in this company's assignments). A company without numbers of its own is not
+-- listed.
 -- Refused assignments (an exhausted pool) are not here: the error rolls back anything the
 -- call could record. Hours are those of the session's TimeZone.
 CREATE FUNCTION pool_activity(
@@ -94,7 +98,8 @@ CREATE FUNCTION pool_activity(
     since timestamptz DEFAULT now() - interval '24 hours',
     until timestamptz DEFAULT now()
 ) RETURNS TABLE (company text, hour timestamptz, assignments bigint, releases bigint,
-                 outcomes bigint, peak_holds bigint, numbers bigint, peak_utilization_pct numeric)
+                 outcomes bigint, peak_holds bigint, numbers bigint, peak_utilization_pct numeric,
+                 lent bigint, borrowed bigint)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 WITH companies AS (
     SELECT assigned_broker_company AS company,
@@ -106,7 +111,8 @@ WITH companies AS (
 ), change AS (
     -- +1 a hold begins, -1 it ends; outcome rows move a hold's end and change nothing here.
     SELECT l.broker_company AS company, l.occurred_at, l.id, l.event,
-           CASE l.event WHEN 'assigned' THEN 1 WHEN 'released' THEN -1 ELSE 0 END AS delta
+           CASE l.event WHEN 'assigned' THEN 1 WHEN 'released' THEN -1 ELSE 0 END AS delta,
+           l.lead_company IS NOT NULL AS lent
     FROM phone_number_ledger AS l
     WHERE l.occurred_at >= since
       AND (pool_activity.company IS NULL OR l.broker_company = pool_activity.company)
@@ -121,47 +127,68 @@ WITH companies AS (
            count(*) FILTER (WHERE event = 'assigned') AS assignments,
            count(*) FILTER (WHERE event = 'released') AS releases,
            count(*) FILTER (WHERE event = 'outcome') AS outcomes,
+           count(*) FILTER (WHERE event = 'assigned' AND lent) AS lent,
            sum(delta) AS net,
            greatest(max(rise), 0) AS top_rise
-    FROM (SELECT company, event, delta, date_trunc('hour', occurred_at) AS hour,
+    FROM (SELECT company, event, delta, lent, date_trunc('hour', occurred_at) AS hour,
                  sum(delta) OVER (PARTITION BY company, date_trunc('hour', occurred_at)
                                   ORDER BY occurred_at, id) AS rise
           FROM change WHERE occurred_at < until) AS within_hour
     GROUP BY company, hour
+), borrowed AS (
+    SELECT l.lead_company AS company, date_trunc('hour', l.occurred_at) AS hour, count(*) AS n
+    FROM phone_number_ledger AS l
+    WHERE l.occurred_at >= since AND l.occurred_at < until
+      AND l.event = 'assigned' AND l.lead_company IS NOT NULL
+      AND (pool_activity.company IS NULL OR l.lead_company = pool_activity.company)
+    GROUP BY 1, 2
 ), grid AS (
     SELECT s.company, s.numbers, s.holds, g.hour, p.assignments, p.releases, p.outcomes,
-           p.top_rise,
+           p.top_rise, p.lent, b.n AS borrowed,
            -- holds open as the hour begins: at `since`, plus every earlier hour's net change
            s.holds + coalesce(sum(p.net) OVER (PARTITION BY s.company ORDER BY g.hour), 0)
                    - coalesce(p.net, 0) AS at_start
     FROM at_since AS s
     CROSS JOIN generate_series(date_trunc('hour', since), until, interval '1 hour') AS g (hour)
     LEFT JOIN per_hour AS p ON p.company = s.company AND p.hour = g.hour
+    LEFT JOIN borrowed AS b ON b.company = s.company AND b.hour = g.hour
     WHERE g.hour < until
 )
 SELECT company, hour, coalesce(assignments, 0), coalesce(releases, 0), coalesce(outcomes, 0),
        at_start + coalesce(top_rise, 0), numbers,
-       round(100.0 * (at_start + coalesce(top_rise, 0)) / nullif(numbers, 0), 1)
+       round(100.0 * (at_start + coalesce(top_rise, 0)) / nullif(numbers, 0), 1),
+       coalesce(lent, 0), coalesce(borrowed, 0)
 FROM grid
 ORDER BY company, hour
 $$;
 
 COMMENT ON FUNCTION pool_activity(text, timestamptz, timestamptz) IS
-    'Per company and hour: assignments, releases, outcomes, peak holds at once, and peak utilization of the numbers in service.';
+    'Per company and hour: assignments, releases, outcomes, peak holds at once, peak utilization of the numbers in service, and overflow lent and borrowed.';
 
 -- How long each pool lasts: assignments per hour over the `recent` window, the holds that end
 -- in each of the next 48 hours, and the hours until nothing is left to assign at that rate
--- (NULL: no recent demand, or not within 48 hours).
+-- (NULL: no recent demand, or not within 48 hours). An overflow pool's demand includes what
+-- it lends (lent_per_hour, of assignments_per_hour); borrowed_per_hour is the company's leads
+-- given its overflow pool's numbers, demand its own pool could not meet.
 CREATE FUNCTION pool_runway(recent interval DEFAULT '3 hours')
 RETURNS TABLE (company text, available bigint, assigned bigint, assignments_per_hour numeric,
-               releases_next_24h bigint, hours_until_dry numeric, dry_at timestamptz)
+               releases_next_24h bigint, hours_until_dry numeric, dry_at timestamptz,
+               lent_per_hour numeric, borrowed_per_hour numeric)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 WITH demand AS (
     SELECT broker_company AS company,
-           count(*) / (extract(epoch FROM recent) / 3600.0) AS per_hour
+           count(*) / (extract(epoch FROM recent) / 3600.0) AS per_hour,
+           count(*) FILTER (WHERE lead_company IS NOT NULL) / (extract(epoch FROM recent) / 3600.0)
+               AS lent_per_hour
     FROM phone_number_ledger
     WHERE event = 'assigned' AND occurred_at > now() - recent
     GROUP BY broker_company
+), borrowing AS (
+    SELECT lead_company AS company,
+           count(*) / (extract(epoch FROM recent) / 3600.0) AS per_hour
+    FROM phone_number_ledger
+    WHERE event = 'assigned' AND occurred_at > now() - recent AND lead_company IS NOT NULL
+    GROUP BY lead_company
 ), ending AS (
     -- Overdue holds count in the first hour: the next release run frees them.
     SELECT assigned_broker_company AS company,
@@ -172,10 +199,13 @@ WITH demand AS (
     GROUP BY 1, 2
 ), forecast AS (
     SELECT h.company, h.available, h.assigned, coalesce(d.per_hour, 0) AS per_hour,
+           coalesce(d.lent_per_hour, 0) AS lent_per_hour,
+           coalesce(b.per_hour, 0) AS borrowed_per_hour,
            r.next_24h,
            _hours_until_dry(h.available, coalesce(d.per_hour, 0)::float8, r.by_hour) AS hours
     FROM pool_health AS h
     LEFT JOIN demand AS d ON d.company = h.company
+    LEFT JOIN borrowing AS b ON b.company = h.company
     CROSS JOIN LATERAL (
         SELECT array_agg(coalesce(e.holds, 0) ORDER BY s.hour) AS by_hour,
                coalesce(sum(e.holds) FILTER (WHERE s.hour < 24), 0)::bigint AS next_24h
@@ -185,12 +215,12 @@ WITH demand AS (
     WHERE recent > interval '0'
 )
 SELECT company, available, assigned, round(per_hour, 2), next_24h, round(hours::numeric, 1),
-       now() + hours * interval '1 hour'
+       now() + hours * interval '1 hour', round(lent_per_hour, 2), round(borrowed_per_hour, 2)
 FROM forecast
 ORDER BY hours NULLS LAST, company
 $$;
 
 COMMENT ON FUNCTION pool_runway(interval) IS
-    'Per company: recent assignments per hour, holds ending in the next 24 hours, and the hours until the pool runs dry at that rate.';
+    'Per company: recent assignments per hour, holds ending in the next 24 hours, the hours until the pool runs dry at that rate, and overflow lent and borrowed per hour.';
 
 REVOKE ALL ON pool_alerts FROM PUBLIC;

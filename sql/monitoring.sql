@@ -34,7 +34,9 @@ SELECT p.assigned_broker_company AS company, p.vapi_phone_number_id, p.number,
                     AND l.event = 'assigned' AND l.occurred_at >= rules.day_start)
        END AS assignments_today,
        rules.daily_cap,
-       p.quarantined_until
+       p.quarantined_until,
+       -- an overflow hold: the lead's company, which borrowed this number (NULL: the owner's)
+       p.lead_company
 FROM signalwire_phone_numbers AS p
 LEFT JOIN company_policies AS cp ON cp.company = p.assigned_broker_company
 CROSS JOIN _policy_defaults AS d
@@ -56,7 +58,8 @@ COMMENT ON VIEW number_states IS
     'Each number: assigned, inactive, quarantined, resting (cooldown), at_cap (daily cap) or available, by its company''s rules.';
 
 -- "Why is this pool empty?": one row per company.
--- available + assigned + inactive + resting + at_cap + quarantined = total.
+-- available + assigned + inactive + resting + at_cap + quarantined = total; lent: of the
+-- assigned, those held for leads of companies that overflow into this one.
 CREATE VIEW pool_health AS
 SELECT company,
        count(*) FILTER (WHERE state = 'available') AS available,
@@ -69,14 +72,16 @@ SELECT company,
        count(*) FILTER (WHERE state = 'assigned' AND release_at <= now()) AS overdue,
        count(*) FILTER (WHERE state = 'resting') AS resting,
        count(*) FILTER (WHERE state = 'at_cap') AS at_cap,
-       count(*) FILTER (WHERE state = 'quarantined') AS quarantined
+       count(*) FILTER (WHERE state = 'quarantined') AS quarantined,
+       count(*) FILTER (WHERE state = 'assigned' AND lead_company IS NOT NULL) AS lent
 FROM number_states
 GROUP BY company;
 
 COMMENT ON VIEW pool_health IS
     'Per company: available (assignable now), assigned, inactive (retired, free), total, utilization of usable numbers, holds overdue for release, resting (cooldown), at_cap (daily cap), quarantined (free).';
 
--- Assignments of the last 24 hours, newest first, with the hold's current state.
+-- Assignments of the last 24 hours, newest first, with the hold's current state. company owns
+-- the number; lead_company is the lead's (another company's for an overflow hold).
 CREATE VIEW recent_assignments AS
 SELECT l.occurred_at AS assigned_at,
        l.broker_company AS company,
@@ -85,7 +90,8 @@ SELECT l.occurred_at AS assigned_at,
        l.lead_id,
        l.release_at AS scheduled_release_at,
        (p.currently_assigned_to IS NOT DISTINCT FROM l.lead_id) AS still_held,
-       l.actor
+       l.actor,
+       coalesce(l.lead_company, l.broker_company) AS lead_company
 FROM phone_number_ledger AS l
 LEFT JOIN signalwire_phone_numbers AS p USING (vapi_phone_number_id)
 WHERE l.event = 'assigned' AND l.occurred_at > now() - interval '24 hours'
@@ -101,15 +107,16 @@ WHERE assignment_status = 'assigned' AND release_at <= now()
 ORDER BY release_at;
 
 -- Must always be empty. Two checks: a lead holding several numbers of one company now, and
--- a number the ledger shows assigned twice without a release in between (ever).
+-- a number the ledger shows assigned twice without a release in between (ever). The lead's
+-- company: an overflow hold counts with the lead's own holds.
 CREATE VIEW double_assignments AS
 SELECT 'lead holds several numbers of one company'::text AS problem,
-       assigned_broker_company AS company,
+       coalesce(lead_company, assigned_broker_company) AS company,
        currently_assigned_to AS lead_id,
        string_agg(vapi_phone_number_id, ', ' ORDER BY vapi_phone_number_id) AS vapi_phone_number_ids
 FROM signalwire_phone_numbers
 WHERE currently_assigned_to IS NOT NULL
-GROUP BY assigned_broker_company, currently_assigned_to
+GROUP BY coalesce(lead_company, assigned_broker_company), currently_assigned_to
 HAVING count(*) > 1
 UNION ALL
 SELECT 'number assigned again before it was released', broker_company, lead_id, vapi_phone_number_id
@@ -122,11 +129,13 @@ WHERE event = 'assigned' AND previous_event = 'assigned';
 -- Who held phone number `phone` at `at_time`: the latest assignment at or before that time,
 -- whether or not it had ended by then, so an inbound callback to a released number still
 -- reaches the lead and broker it last called for. held_at_time says whether the hold was live.
+-- company is the lead's: for an overflow hold, the company that borrowed the number.
 CREATE FUNCTION who_held_number(phone text, at_time timestamptz DEFAULT now())
 RETURNS TABLE (lead_id uuid, company text, vapi_phone_number_id text,
                assigned_at timestamptz, released_at timestamptz, held_at_time boolean)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
-    SELECT a.lead_id, a.broker_company, a.vapi_phone_number_id, a.occurred_at, r.occurred_at,
+    SELECT a.lead_id, coalesce(a.lead_company, a.broker_company), a.vapi_phone_number_id,
+           a.occurred_at, r.occurred_at,
            r.occurred_at IS NULL OR r.occurred_at > at_time
     FROM phone_number_ledger AS a
     LEFT JOIN LATERAL (

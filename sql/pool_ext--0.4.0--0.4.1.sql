@@ -1,7 +1,8 @@
 -- pool_ext 0.4.0 -> 0.4.1, run by ALTER EXTENSION pool_ext UPDATE: cheaper holds and releases,
--- an exhausted pool's error that no longer counts the day's ledger rows of every number, and
--- internal helpers named with a leading underscore, and try_assign_phone_number (n8n: an exhausted
--- pool as a status, the lead's phone in E.164).
+-- an exhausted pool's error that no longer counts the day's ledger rows of every number,
+-- internal helpers named with a leading underscore, try_assign_phone_number (n8n: an exhausted
+-- pool as a status, the lead's phone in E.164), number health with quarantine, and the
+-- overflow pool.
 -- Released with 0.4.1: never edit this file; later changes get a script of their own.
 -- scripts/upgrade-test.sh checks that an upgraded database equals a fresh 0.4.1 install.
 
@@ -22,6 +23,19 @@ ALTER TABLE company_policies
     ADD COLUMN quarantine_below numeric CHECK (quarantine_below > 0 AND quarantine_below <= 1),
     ADD COLUMN health_min_calls integer CHECK (health_min_calls BETWEEN 4 AND 1000),
     ADD COLUMN quarantine_for interval CHECK (quarantine_for > interval '0');
+-- The overflow pool (issue 15): a company may borrow from another's pool when its own is dry;
+-- the hold and its ledger rows name the lead's company when it is not the owner
+-- (sql/schema.sql).
+ALTER TABLE signalwire_phone_numbers ADD COLUMN lead_company text;
+ALTER TABLE company_policies
+    ADD COLUMN overflow_company text CHECK (btrim(overflow_company) <> '' AND overflow_company <> company);
+ALTER TABLE phone_number_ledger ADD COLUMN lead_company text;
+-- One hold per lead and lead's company, an overflow hold included.
+DROP INDEX idx_signalwire_pool_lead_hold;
+CREATE UNIQUE INDEX idx_signalwire_pool_lead_hold
+    ON signalwire_phone_numbers (currently_assigned_to, coalesce(lead_company, assigned_broker_company))
+    WHERE currently_assigned_to IS NOT NULL;
+
 -- A quarantine writes a ledger row. Checking the constraint reads the ledger once.
 ALTER TABLE phone_number_ledger
     DROP CONSTRAINT phone_number_ledger_event_check,
@@ -121,7 +135,9 @@ SELECT p.assigned_broker_company AS company, p.vapi_phone_number_id, p.number,
                     AND l.event = 'assigned' AND l.occurred_at >= rules.day_start)
        END AS assignments_today,
        rules.daily_cap,
-       p.quarantined_until
+       p.quarantined_until,
+       -- an overflow hold: the lead's company, which borrowed this number (NULL: the owner's)
+       p.lead_company
 FROM signalwire_phone_numbers AS p
 LEFT JOIN company_policies AS cp ON cp.company = p.assigned_broker_company
 CROSS JOIN _policy_defaults AS d
@@ -139,8 +155,8 @@ CROSS JOIN LATERAL (
       AND l.event = 'assigned' AND l.occurred_at >= rules.day_start
 ) AS capped;
 
--- pool_health and pool_alerts count quarantined numbers apart (the same text as
--- sql/monitoring.sql and sql/analytics.sql).
+-- pool_health and pool_alerts count quarantined numbers apart, and pool_health the numbers
+-- lent to other companies' leads (the same text as sql/monitoring.sql and sql/analytics.sql).
 CREATE OR REPLACE VIEW pool_health AS
 SELECT company,
        count(*) FILTER (WHERE state = 'available') AS available,
@@ -153,7 +169,8 @@ SELECT company,
        count(*) FILTER (WHERE state = 'assigned' AND release_at <= now()) AS overdue,
        count(*) FILTER (WHERE state = 'resting') AS resting,
        count(*) FILTER (WHERE state = 'at_cap') AS at_cap,
-       count(*) FILTER (WHERE state = 'quarantined') AS quarantined
+       count(*) FILTER (WHERE state = 'quarantined') AS quarantined,
+       count(*) FILTER (WHERE state = 'assigned' AND lead_company IS NOT NULL) AS lent
 FROM number_states
 GROUP BY company;
 
@@ -222,44 +239,6 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION pool_runway(recent interval DEFAULT '3 hours')
-RETURNS TABLE (company text, available bigint, assigned bigint, assignments_per_hour numeric,
-               releases_next_24h bigint, hours_until_dry numeric, dry_at timestamptz)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
-WITH demand AS (
-    SELECT broker_company AS company,
-           count(*) / (extract(epoch FROM recent) / 3600.0) AS per_hour
-    FROM phone_number_ledger
-    WHERE event = 'assigned' AND occurred_at > now() - recent
-    GROUP BY broker_company
-), ending AS (
-    -- Overdue holds count in the first hour: the next release run frees them.
-    SELECT assigned_broker_company AS company,
-           greatest(floor(extract(epoch FROM release_at - now()) / 3600), 0)::int AS hour,
-           count(*) AS holds
-    FROM signalwire_phone_numbers
-    WHERE assignment_status = 'assigned'
-    GROUP BY 1, 2
-), forecast AS (
-    SELECT h.company, h.available, h.assigned, coalesce(d.per_hour, 0) AS per_hour,
-           r.next_24h,
-           _hours_until_dry(h.available, coalesce(d.per_hour, 0)::float8, r.by_hour) AS hours
-    FROM pool_health AS h
-    LEFT JOIN demand AS d ON d.company = h.company
-    CROSS JOIN LATERAL (
-        SELECT array_agg(coalesce(e.holds, 0) ORDER BY s.hour) AS by_hour,
-               coalesce(sum(e.holds) FILTER (WHERE s.hour < 24), 0)::bigint AS next_24h
-        FROM generate_series(0, 47) AS s (hour)
-        LEFT JOIN ending AS e ON e.company = h.company AND e.hour = s.hour
-    ) AS r
-    WHERE recent > interval '0'
-)
-SELECT company, available, assigned, round(per_hour, 2), next_24h, round(hours::numeric, 1),
-       now() + hours * interval '1 hour'
-FROM forecast
-ORDER BY hours NULLS LAST, company
-$$;
-
 CREATE OR REPLACE FUNCTION grant_pool_access(role regrole, access text DEFAULT 'caller')
 RETURNS SETOF text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -324,6 +303,7 @@ CREATE FUNCTION try_assign_phone_number(
 	"release_at" timestamp with time zone,
 	"area_code_matched" bool,
 	"chosen_by" TEXT,
+	"from_overflow" bool,
 	"customer_phone_e164" TEXT,
 	"message" TEXT,
 	"detail" TEXT,
@@ -374,7 +354,7 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
         ('operator', 'function',  'reinstate_phone_number(text)'),
         ('operator', 'function',  'move_phone_number(text, text)'),
         ('operator', 'function',  'set_company_policy(text, interval, interval, text)'),
-        ('operator', 'function',  'set_pool_rules(text, integer, double precision, boolean, interval, integer, double precision, integer, interval)'),
+        ('operator', 'function',  'set_pool_rules(text, integer, double precision, boolean, interval, integer, double precision, integer, interval, text)'),
         ('operator', 'function',  'schedule_release_job(text, text)'),
         ('operator', 'function',  'unschedule_release_job(text)')
     ) AS levels (level, kind, object)
@@ -473,8 +453,8 @@ COMMENT ON VIEW number_health IS
 
 REVOKE ALL ON number_health FROM PUBLIC;
 
--- set_pool_rules gains quarantine_below, health_min_calls and quarantine_for: a new
--- signature. The EXECUTE grants of the old one move to the new one, and its initial
+-- set_pool_rules gains quarantine_below, health_min_calls, quarantine_for and
+-- overflow_company: a new signature. The EXECUTE grants of the old one move to the new one, and its initial
 -- privileges are the owner's alone (as a fresh install records them), so that pg_dump saves
 -- the moved grants.
 CREATE  FUNCTION "set_pool_rules"(
@@ -486,7 +466,8 @@ CREATE  FUNCTION "set_pool_rules"(
 	"daily_cap" INT DEFAULT NULL,
 	"quarantine_below" double precision DEFAULT NULL,
 	"health_min_calls" INT DEFAULT NULL,
-	"quarantine_for" interval DEFAULT NULL
+	"quarantine_for" interval DEFAULT NULL,
+	"overflow_company" TEXT DEFAULT NULL
 ) RETURNS TABLE (
 	"company" TEXT,
 	"low_water_count" INT,
@@ -496,7 +477,8 @@ CREATE  FUNCTION "set_pool_rules"(
 	"daily_cap" INT,
 	"quarantine_below" double precision,
 	"health_min_calls" INT,
-	"quarantine_for" interval
+	"quarantine_for" interval,
+	"overflow_company" TEXT
 )
 VOLATILE SECURITY DEFINER PARALLEL UNSAFE
 SET search_path TO pg_catalog, @extschema@, pg_temp
@@ -504,7 +486,7 @@ LANGUAGE c
 AS 'MODULE_PATHNAME', 'set_pool_rules_wrapper';
 
 REVOKE ALL ON FUNCTION set_pool_rules(text, integer, double precision, boolean, interval,
-                                      integer, double precision, integer, interval) FROM PUBLIC;
+                                      integer, double precision, integer, interval, text) FROM PUBLIC;
 
 DO $$
 DECLARE
@@ -516,7 +498,7 @@ BEGIN
         WHERE p.oid = '@extschema@.set_pool_rules(text, integer, double precision, boolean, interval, integer)'::pg_catalog.regprocedure
           AND acl.privilege_type = 'EXECUTE' AND acl.grantee <> p.proowner AND acl.grantee <> 0
     LOOP
-        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION @extschema@.set_pool_rules(text, integer, double precision, boolean, interval, integer, double precision, integer, interval) TO %s',
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION @extschema@.set_pool_rules(text, integer, double precision, boolean, interval, integer, double precision, integer, interval, text) TO %s',
                                   grantee);
     END LOOP;
 END
@@ -529,7 +511,7 @@ SET initprivs = ARRAY[pg_catalog.makeaclitem(p.proowner, p.proowner, 'EXECUTE', 
 FROM pg_catalog.pg_proc AS p
 WHERE ip.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND ip.objoid = p.oid
   AND ip.objsubid = 0
-  AND p.oid = '@extschema@.set_pool_rules(text, integer, double precision, boolean, interval, integer, double precision, integer, interval)'::pg_catalog.regprocedure;
+  AND p.oid = '@extschema@.set_pool_rules(text, integer, double precision, boolean, interval, integer, double precision, integer, interval, text)'::pg_catalog.regprocedure;
 
 CREATE  FUNCTION "reinstate_phone_number"(
 	"vapi_phone_number_id" TEXT
@@ -540,6 +522,280 @@ LANGUAGE c
 AS 'MODULE_PATHNAME', 'reinstate_phone_number_wrapper';
 
 REVOKE ALL ON FUNCTION reinstate_phone_number(text) FROM PUBLIC;
+
+-- The overflow pool (issue 15), continued: what names a hold's company now names the lead's
+-- (the same text as sql/schema.sql and sql/monitoring.sql).
+CREATE OR REPLACE FUNCTION _log_direct_change() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.currently_assigned_to IS NOT NULL THEN
+        INSERT INTO phone_number_ledger
+            (event, vapi_phone_number_id, number, broker_company, lead_id, reason, lead_company)
+        VALUES ('released', OLD.vapi_phone_number_id, OLD.number, OLD.assigned_broker_company,
+                OLD.currently_assigned_to, 'direct ' || lower(TG_OP), OLD.lead_company);
+    END IF;
+    IF TG_OP = 'UPDATE' AND NEW.currently_assigned_to IS NOT NULL THEN
+        INSERT INTO phone_number_ledger (event, vapi_phone_number_id, number, broker_company, lead_id, release_at, reason)
+        VALUES ('assigned', NEW.vapi_phone_number_id, NEW.number, NEW.assigned_broker_company,
+                NEW.currently_assigned_to, NEW.release_at, 'direct ' || lower(TG_OP));
+    END IF;
+    -- An overflow hold's lead company goes with its lead: a hold released or handed to
+    -- another lead by plain SQL is the owner's (the API sets the column itself). Cleared here,
+    -- after the fact, rather than by a BEFORE trigger, which every hold and release would pay
+    -- for (it re-reads the row before the WHEN is even looked at).
+    IF TG_OP = 'UPDATE' AND NEW.lead_company IS NOT NULL THEN
+        UPDATE signalwire_phone_numbers SET lead_company = NULL
+        WHERE vapi_phone_number_id = NEW.vapi_phone_number_id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE VIEW recent_assignments AS
+SELECT l.occurred_at AS assigned_at,
+       l.broker_company AS company,
+       l.vapi_phone_number_id,
+       l.number,
+       l.lead_id,
+       l.release_at AS scheduled_release_at,
+       (p.currently_assigned_to IS NOT DISTINCT FROM l.lead_id) AS still_held,
+       l.actor,
+       coalesce(l.lead_company, l.broker_company) AS lead_company
+FROM phone_number_ledger AS l
+LEFT JOIN signalwire_phone_numbers AS p USING (vapi_phone_number_id)
+WHERE l.event = 'assigned' AND l.occurred_at > now() - interval '24 hours'
+ORDER BY l.id DESC;
+
+CREATE OR REPLACE VIEW double_assignments AS
+SELECT 'lead holds several numbers of one company'::text AS problem,
+       coalesce(lead_company, assigned_broker_company) AS company,
+       currently_assigned_to AS lead_id,
+       string_agg(vapi_phone_number_id, ', ' ORDER BY vapi_phone_number_id) AS vapi_phone_number_ids
+FROM signalwire_phone_numbers
+WHERE currently_assigned_to IS NOT NULL
+GROUP BY coalesce(lead_company, assigned_broker_company), currently_assigned_to
+HAVING count(*) > 1
+UNION ALL
+SELECT 'number assigned again before it was released', broker_company, lead_id, vapi_phone_number_id
+FROM (SELECT broker_company, lead_id, vapi_phone_number_id, event,
+             lag(event) OVER (PARTITION BY vapi_phone_number_id ORDER BY id) AS previous_event
+      FROM phone_number_ledger
+      WHERE event IN ('assigned', 'released')) AS history
+WHERE event = 'assigned' AND previous_event = 'assigned';
+
+CREATE OR REPLACE FUNCTION who_held_number(phone text, at_time timestamptz DEFAULT now())
+RETURNS TABLE (lead_id uuid, company text, vapi_phone_number_id text,
+               assigned_at timestamptz, released_at timestamptz, held_at_time boolean)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+    SELECT a.lead_id, coalesce(a.lead_company, a.broker_company), a.vapi_phone_number_id,
+           a.occurred_at, r.occurred_at,
+           r.occurred_at IS NULL OR r.occurred_at > at_time
+    FROM phone_number_ledger AS a
+    LEFT JOIN LATERAL (
+        SELECT occurred_at FROM phone_number_ledger AS r
+        WHERE r.number = a.number AND r.occurred_at >= a.occurred_at
+          AND r.event = 'released' AND r.id > a.id
+        ORDER BY r.id LIMIT 1
+    ) AS r ON true
+    WHERE a.number = phone AND a.event = 'assigned' AND a.occurred_at <= at_time
+    ORDER BY a.occurred_at DESC, a.id DESC
+    LIMIT 1
+$$;
+
+-- assign_phone_number, pool_activity and pool_runway gain result columns, which CREATE OR
+-- REPLACE cannot do: each old one is renamed, the new one created (the same text as a fresh
+-- install), the old one's EXECUTE grants carried over to it, and the old one dropped. The new
+-- ones' initial privileges are the owner's alone, as a fresh install records them, so that
+-- pg_dump saves the carried grants. _carry_grants exists only while this script runs.
+CREATE FUNCTION _carry_grants(old regprocedure, new regprocedure) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    grantee regrole;
+BEGIN
+    FOR grantee IN
+        SELECT acl.grantee::regrole
+        FROM pg_proc AS p, aclexplode(p.proacl) AS acl
+        WHERE p.oid = old AND acl.privilege_type = 'EXECUTE'
+          AND acl.grantee <> p.proowner AND acl.grantee <> 0
+    LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %s', new::oid::regprocedure, grantee);
+    END LOOP;
+    UPDATE pg_init_privs AS ip
+    SET initprivs = ARRAY[makeaclitem(p.proowner, p.proowner, 'EXECUTE', false)]
+    FROM pg_proc AS p
+    WHERE ip.classoid = 'pg_proc'::regclass AND ip.objoid = p.oid AND ip.objsubid = 0
+      AND p.oid = new;
+END
+$$;
+
+ALTER FUNCTION assign_phone_number(text, uuid, text) RENAME TO _assign_phone_number_0_4_0;
+ALTER FUNCTION pool_activity(text, timestamptz, timestamptz) RENAME TO _pool_activity_0_4_0;
+ALTER FUNCTION pool_runway(interval) RENAME TO _pool_runway_0_4_0;
+
+CREATE  FUNCTION "assign_phone_number"(
+	"company" TEXT,
+	"lead" uuid,
+	"customer_phone" TEXT DEFAULT NULL
+) RETURNS TABLE (
+	"vapi_phone_number_id" TEXT,
+	"number" TEXT,
+	"name" TEXT,
+	"assigned_broker_company" TEXT,
+	"assigned_at" timestamp with time zone,
+	"release_at" timestamp with time zone,
+	"area_code_matched" bool,
+	"chosen_by" TEXT,
+	"from_overflow" bool
+)
+VOLATILE SECURITY DEFINER PARALLEL UNSAFE
+SET search_path TO pg_catalog, @extschema@, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'assign_phone_number_wrapper';
+
+REVOKE ALL ON FUNCTION assign_phone_number(text, uuid, text) FROM PUBLIC;
+-- Its settings (sql/finalize.sql says why).
+ALTER FUNCTION assign_phone_number(text, uuid, text) SET pool_ext.in_api = 'on';
+ALTER FUNCTION assign_phone_number(text, uuid, text) SET jit = off;
+ALTER FUNCTION assign_phone_number(text, uuid, text) SET plan_cache_mode = force_generic_plan;
+ALTER FUNCTION assign_phone_number(text, uuid, text) SET enable_seqscan = off;
+ALTER FUNCTION assign_phone_number(text, uuid, text) SET enable_bitmapscan = off;
+
+CREATE FUNCTION pool_activity(
+    company text DEFAULT NULL,
+    since timestamptz DEFAULT now() - interval '24 hours',
+    until timestamptz DEFAULT now()
+) RETURNS TABLE (company text, hour timestamptz, assignments bigint, releases bigint,
+                 outcomes bigint, peak_holds bigint, numbers bigint, peak_utilization_pct numeric,
+                 lent bigint, borrowed bigint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+WITH companies AS (
+    SELECT assigned_broker_company AS company,
+           count(*) FILTER (WHERE status = 'active' OR assignment_status = 'assigned') AS numbers,
+           count(*) FILTER (WHERE assignment_status = 'assigned') AS held_now
+    FROM signalwire_phone_numbers
+    WHERE pool_activity.company IS NULL OR assigned_broker_company = pool_activity.company
+    GROUP BY assigned_broker_company
+), change AS (
+    -- +1 a hold begins, -1 it ends; outcome rows move a hold's end and change nothing here.
+    SELECT l.broker_company AS company, l.occurred_at, l.id, l.event,
+           CASE l.event WHEN 'assigned' THEN 1 WHEN 'released' THEN -1 ELSE 0 END AS delta,
+           l.lead_company IS NOT NULL AS lent
+    FROM phone_number_ledger AS l
+    WHERE l.occurred_at >= since
+      AND (pool_activity.company IS NULL OR l.broker_company = pool_activity.company)
+), at_since AS (
+    -- Holds open at `since`: those open now, less what changed after it.
+    SELECT c.company, c.numbers,
+           c.held_now - coalesce((SELECT sum(delta) FROM change WHERE change.company = c.company), 0)
+               AS holds
+    FROM companies AS c
+), per_hour AS (
+    SELECT company, hour,
+           count(*) FILTER (WHERE event = 'assigned') AS assignments,
+           count(*) FILTER (WHERE event = 'released') AS releases,
+           count(*) FILTER (WHERE event = 'outcome') AS outcomes,
+           count(*) FILTER (WHERE event = 'assigned' AND lent) AS lent,
+           sum(delta) AS net,
+           greatest(max(rise), 0) AS top_rise
+    FROM (SELECT company, event, delta, lent, date_trunc('hour', occurred_at) AS hour,
+                 sum(delta) OVER (PARTITION BY company, date_trunc('hour', occurred_at)
+                                  ORDER BY occurred_at, id) AS rise
+          FROM change WHERE occurred_at < until) AS within_hour
+    GROUP BY company, hour
+), borrowed AS (
+    SELECT l.lead_company AS company, date_trunc('hour', l.occurred_at) AS hour, count(*) AS n
+    FROM phone_number_ledger AS l
+    WHERE l.occurred_at >= since AND l.occurred_at < until
+      AND l.event = 'assigned' AND l.lead_company IS NOT NULL
+      AND (pool_activity.company IS NULL OR l.lead_company = pool_activity.company)
+    GROUP BY 1, 2
+), grid AS (
+    SELECT s.company, s.numbers, s.holds, g.hour, p.assignments, p.releases, p.outcomes,
+           p.top_rise, p.lent, b.n AS borrowed,
+           -- holds open as the hour begins: at `since`, plus every earlier hour's net change
+           s.holds + coalesce(sum(p.net) OVER (PARTITION BY s.company ORDER BY g.hour), 0)
+                   - coalesce(p.net, 0) AS at_start
+    FROM at_since AS s
+    CROSS JOIN generate_series(date_trunc('hour', since), until, interval '1 hour') AS g (hour)
+    LEFT JOIN per_hour AS p ON p.company = s.company AND p.hour = g.hour
+    LEFT JOIN borrowed AS b ON b.company = s.company AND b.hour = g.hour
+    WHERE g.hour < until
+)
+SELECT company, hour, coalesce(assignments, 0), coalesce(releases, 0), coalesce(outcomes, 0),
+       at_start + coalesce(top_rise, 0), numbers,
+       round(100.0 * (at_start + coalesce(top_rise, 0)) / nullif(numbers, 0), 1),
+       coalesce(lent, 0), coalesce(borrowed, 0)
+FROM grid
+ORDER BY company, hour
+$$;
+
+COMMENT ON FUNCTION pool_activity(text, timestamptz, timestamptz) IS
+    'Per company and hour: assignments, releases, outcomes, peak holds at once, peak utilization of the numbers in service, and overflow lent and borrowed.';
+
+CREATE FUNCTION pool_runway(recent interval DEFAULT '3 hours')
+RETURNS TABLE (company text, available bigint, assigned bigint, assignments_per_hour numeric,
+               releases_next_24h bigint, hours_until_dry numeric, dry_at timestamptz,
+               lent_per_hour numeric, borrowed_per_hour numeric)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+WITH demand AS (
+    SELECT broker_company AS company,
+           count(*) / (extract(epoch FROM recent) / 3600.0) AS per_hour,
+           count(*) FILTER (WHERE lead_company IS NOT NULL) / (extract(epoch FROM recent) / 3600.0)
+               AS lent_per_hour
+    FROM phone_number_ledger
+    WHERE event = 'assigned' AND occurred_at > now() - recent
+    GROUP BY broker_company
+), borrowing AS (
+    SELECT lead_company AS company,
+           count(*) / (extract(epoch FROM recent) / 3600.0) AS per_hour
+    FROM phone_number_ledger
+    WHERE event = 'assigned' AND occurred_at > now() - recent AND lead_company IS NOT NULL
+    GROUP BY lead_company
+), ending AS (
+    -- Overdue holds count in the first hour: the next release run frees them.
+    SELECT assigned_broker_company AS company,
+           greatest(floor(extract(epoch FROM release_at - now()) / 3600), 0)::int AS hour,
+           count(*) AS holds
+    FROM signalwire_phone_numbers
+    WHERE assignment_status = 'assigned'
+    GROUP BY 1, 2
+), forecast AS (
+    SELECT h.company, h.available, h.assigned, coalesce(d.per_hour, 0) AS per_hour,
+           coalesce(d.lent_per_hour, 0) AS lent_per_hour,
+           coalesce(b.per_hour, 0) AS borrowed_per_hour,
+           r.next_24h,
+           _hours_until_dry(h.available, coalesce(d.per_hour, 0)::float8, r.by_hour) AS hours
+    FROM pool_health AS h
+    LEFT JOIN demand AS d ON d.company = h.company
+    LEFT JOIN borrowing AS b ON b.company = h.company
+    CROSS JOIN LATERAL (
+        SELECT array_agg(coalesce(e.holds, 0) ORDER BY s.hour) AS by_hour,
+               coalesce(sum(e.holds) FILTER (WHERE s.hour < 24), 0)::bigint AS next_24h
+        FROM generate_series(0, 47) AS s (hour)
+        LEFT JOIN ending AS e ON e.company = h.company AND e.hour = s.hour
+    ) AS r
+    WHERE recent > interval '0'
+)
+SELECT company, available, assigned, round(per_hour, 2), next_24h, round(hours::numeric, 1),
+       now() + hours * interval '1 hour', round(lent_per_hour, 2), round(borrowed_per_hour, 2)
+FROM forecast
+ORDER BY hours NULLS LAST, company
+$$;
+
+COMMENT ON FUNCTION pool_runway(interval) IS
+    'Per company: recent assignments per hour, holds ending in the next 24 hours, the hours until the pool runs dry at that rate, and overflow lent and borrowed per hour.';
+
+REVOKE ALL ON FUNCTION pool_activity(text, timestamptz, timestamptz), pool_runway(interval) FROM PUBLIC;
+
+SELECT _carry_grants('_assign_phone_number_0_4_0(text, uuid, text)',
+                     'assign_phone_number(text, uuid, text)'),
+       _carry_grants('_pool_activity_0_4_0(text, timestamptz, timestamptz)',
+                     'pool_activity(text, timestamptz, timestamptz)'),
+       _carry_grants('_pool_runway_0_4_0(interval)', 'pool_runway(interval)');
+DROP FUNCTION _assign_phone_number_0_4_0(text, uuid, text),
+              _pool_activity_0_4_0(text, timestamptz, timestamptz),
+              _pool_runway_0_4_0(interval),
+              _carry_grants(regprocedure, regprocedure);
 
 -- Roles given access before keep what they had; what this version adds reaches them when
 -- grant_pool_access runs again. Say so, naming them (a WARNING: an extension script hides

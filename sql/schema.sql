@@ -22,6 +22,10 @@ CREATE TABLE signalwire_phone_numbers (
     -- Since 0.4.1: status 'quarantined' (its answer rate fell against its company's, see
     -- number_health) until this time; the release job or reinstate_phone_number ends it.
     quarantined_until        timestamptz,
+    -- Since 0.4.1: the company of the lead holding the number when that is not the number's
+    -- own company (an overflow hold: set_pool_rules' overflow_company lent it). NULL: the
+    -- owner's own lead, or no hold.
+    lead_company             text,
     -- assigned <=> a holder and a release time; available <=> neither.
     CONSTRAINT signalwire_phone_numbers_hold_consistent CHECK (
         (assignment_status = 'assigned'  AND currently_assigned_to IS NOT NULL AND release_at IS NOT NULL
@@ -82,9 +86,10 @@ ALTER TABLE signalwire_phone_numbers ENABLE ALWAYS TRIGGER signalwire_phone_numb
 -- The assignment path (since 0.4.0). An assignment reaches the number it takes through one
 -- of these indexes in O(log n), whatever the size of the company's pool:
 -- the lead's own hold (sticky repeat calls), unique, so that one lead can never hold two
--- numbers of one company, whatever the isolation level of the callers;
+-- numbers for one company, whatever the isolation level of the callers: keyed by the lead's
+-- company, which is the owner except for an overflow hold (lead_company);
 CREATE UNIQUE INDEX idx_signalwire_pool_lead_hold
-    ON signalwire_phone_numbers (currently_assigned_to, assigned_broker_company)
+    ON signalwire_phone_numbers (currently_assigned_to, coalesce(lead_company, assigned_broker_company))
     WHERE currently_assigned_to IS NOT NULL;
 -- the company's free numbers, least recently used first (never used first): the original
 -- design's index name, now partial and in the claim's order;
@@ -126,7 +131,10 @@ CREATE TABLE phone_number_ledger (
     occurred_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
     release_at           timestamptz,   -- the hold's scheduled end, for 'assigned' and 'outcome' rows
     reason               text NOT NULL, -- why: 'assign', 'repeat call', 'expired', 'manual', or the call outcome
-    actor                text NOT NULL DEFAULT session_user
+    actor                text NOT NULL DEFAULT session_user,
+    -- Since 0.4.1: the lead's company when the number was lent by its owner, broker_company
+    -- (an overflow hold); NULL: the lead is the owner's own.
+    lead_company         text
 );
 
 COMMENT ON TABLE phone_number_ledger IS
@@ -184,7 +192,11 @@ CREATE TABLE company_policies (
     -- quarantine_for. Default: off (quarantine_below NULL), 20 calls, 7 days.
     quarantine_below  numeric CHECK (quarantine_below > 0 AND quarantine_below <= 1),
     health_min_calls  integer CHECK (health_min_calls BETWEEN 4 AND 1000),
-    quarantine_for    interval CHECK (quarantine_for > interval '0')
+    quarantine_for    interval CHECK (quarantine_for > interval '0'),
+    -- Since 0.4.1 (set_pool_rules): the company whose pool lends a number when this one has
+    -- none to give. One level: set_pool_rules refuses a company that overflows itself or
+    -- receives overflow, and an assignment never follows a second level. Default: none.
+    overflow_company  text CHECK (btrim(overflow_company) <> '' AND overflow_company <> company)
 );
 
 COMMENT ON TABLE company_policies IS
@@ -368,14 +380,23 @@ CREATE FUNCTION _log_direct_change() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.currently_assigned_to IS NOT NULL THEN
-        INSERT INTO phone_number_ledger (event, vapi_phone_number_id, number, broker_company, lead_id, reason)
+        INSERT INTO phone_number_ledger
+            (event, vapi_phone_number_id, number, broker_company, lead_id, reason, lead_company)
         VALUES ('released', OLD.vapi_phone_number_id, OLD.number, OLD.assigned_broker_company,
-                OLD.currently_assigned_to, 'direct ' || lower(TG_OP));
+                OLD.currently_assigned_to, 'direct ' || lower(TG_OP), OLD.lead_company);
     END IF;
     IF TG_OP = 'UPDATE' AND NEW.currently_assigned_to IS NOT NULL THEN
         INSERT INTO phone_number_ledger (event, vapi_phone_number_id, number, broker_company, lead_id, release_at, reason)
         VALUES ('assigned', NEW.vapi_phone_number_id, NEW.number, NEW.assigned_broker_company,
                 NEW.currently_assigned_to, NEW.release_at, 'direct ' || lower(TG_OP));
+    END IF;
+    -- An overflow hold's lead company goes with its lead: a hold released or handed to
+    -- another lead by plain SQL is the owner's (the API sets the column itself). Cleared here,
+    -- after the fact, rather than by a BEFORE trigger, which every hold and release would pay
+    -- for (it re-reads the row before the WHEN is even looked at).
+    IF TG_OP = 'UPDATE' AND NEW.lead_company IS NOT NULL THEN
+        UPDATE signalwire_phone_numbers SET lead_company = NULL
+        WHERE vapi_phone_number_id = NEW.vapi_phone_number_id;
     END IF;
     RETURN NULL;
 END
@@ -391,3 +412,4 @@ CREATE TRIGGER signalwire_phone_numbers_direct_delete
     WHEN (OLD.currently_assigned_to IS NOT NULL
           AND current_setting('pool_ext.in_api', true) IS DISTINCT FROM 'on')
     EXECUTE FUNCTION _log_direct_change();
+

@@ -10,6 +10,9 @@
 //!    statement that walks a partial index of free numbers in least-recently-used order and
 //!    takes the first row no other transaction has locked (FOR NO KEY UPDATE SKIP LOCKED),
 //!    writing the hold and its ledger row in the same statement.
+//! 4. When the company's own pool has nothing to give and it has an overflow pool
+//!    (set_pool_rules' overflow_company), the same claims run in that pool under its rules,
+//!    the hold marked with the lead's company (lead_company): one level, never further.
 
 use std::sync::OnceLock;
 
@@ -20,15 +23,13 @@ use pgrx::spi::SpiClient;
 use pgrx::PgSqlErrorCode;
 
 use crate::crm::{self, CrmTables};
-use crate::errors::PoolError;
+use crate::errors::{PoolCounts, PoolError};
 use crate::plans::{plan, plan_sql, Statement};
 use crate::rules::{
     alert_after_scan, alert_scan_size, area_prefix, claim_choices, low_water_mark, Alert, ChosenBy,
+    LOCK_SPACE,
 };
 use crate::validation::closest_name;
-
-/// The first key of pool_ext's advisory locks: 'pool' in ASCII.
-const LOCK_SPACE: i32 = 1_886_351_212;
 
 /// The second key of the per-lead lock: FNV-1a over the company and the lead, folded to 32
 /// bits. The same in every backend running this library; a collision only makes two
@@ -118,6 +119,7 @@ const CLAIM_ARGS: &[pg_sys::Oid] = &[
     pg_sys::INT4OID,
     pg_sys::TIMESTAMPTZOID,
     pg_sys::INT8OID,
+    pg_sys::TEXTOID,
     pg_sys::TEXTOID,
 ];
 
@@ -213,8 +215,9 @@ const REARM_ALERT: Statement = Statement {
     arg_types: &[pg_sys::TEXTOID],
 };
 
-/// vapi_phone_number_id, number, name, assigned_broker_company, assigned_at, release_at,
-/// area_code_matched, chosen_by
+/// vapi_phone_number_id, number, name, assigned_broker_company (the number's owner: the
+/// overflow pool's company for an overflow hold), assigned_at, release_at, area_code_matched,
+/// chosen_by, from_overflow
 pub type AssignedRow = (
     String,
     String,
@@ -224,6 +227,7 @@ pub type AssignedRow = (
     TimestampWithTimeZone,
     Option<bool>,
     String,
+    bool,
 );
 
 /// What LOOKUP read.
@@ -239,6 +243,7 @@ struct Standing {
     crm: Option<CrmTables>,
     current_hold: Option<String>,
     previous_number: Option<String>,
+    overflow_company: Option<String>,
 }
 
 fn lookup(
@@ -265,7 +270,7 @@ fn lookup(
             leads,
             interactions,
         });
-    let (current_hold, previous_number) = (text(12)?, text(13)?);
+    let (current_hold, previous_number, overflow_company) = (text(12)?, text(13)?, text(14)?);
     // A company missing from company_pool_sizes: counted here (the table's rows borrow the
     // client, hence after them).
     let active = match active {
@@ -288,6 +293,7 @@ fn lookup(
         crm,
         current_hold,
         previous_number,
+        overflow_company,
     })
 }
 
@@ -300,76 +306,128 @@ pub fn assign(
 ) -> Result<AssignedRow, PoolError> {
     lock_lead(company, lead);
     let standing = lookup(client, company, lead)?;
-    let area = customer_phone
-        .filter(|_| standing.local_presence)
-        .and_then(area_prefix);
-    let matched = |number: &str| area.as_deref().map(|a| number.starts_with(a));
 
     if let Some(id) = &standing.current_hold {
-        if let Some((number, name, assigned_at, release_at)) =
-            renew(client, company, lead, &standing, id)?
-        {
-            let matched = matched(&number);
+        if let Some(renewed) = renew(client, company, lead, &standing, id)? {
+            let area = local_area(&standing, customer_phone);
+            let matched = area.map(|a| renewed.number.starts_with(&a));
             return Ok((
                 id.clone(),
-                number,
-                name,
-                company.to_string(),
-                assigned_at,
-                release_at,
+                renewed.number,
+                renewed.name,
+                renewed.owner,
+                renewed.assigned_at,
+                renewed.release_at,
                 matched,
                 ChosenBy::CurrentHold.as_str().to_string(),
+                renewed.from_overflow,
             ));
         }
         // Released since LOOKUP read it: the lead has no hold now, and that number comes
         // first below (it is the lead's previous number).
     }
 
-    for choice in claim_choices(standing.previous_number.is_some(), area.is_some()) {
+    let lead_at = LeadAt {
+        company,
+        lead,
+        customer_phone,
+        previous_number: standing.previous_number.as_deref(),
+        crm: standing.crm.as_ref(),
+    };
+    if let Some(row) = claim_in_pool(client, &lead_at, company, &standing)? {
+        return Ok(row);
+    }
+    let Some(overflow) = standing.overflow_company.as_deref() else {
+        return Err(nothing_to_give(client, company, None)?);
+    };
+    // The overflow pool lends under its own rules (retention, cooldown, cap, local presence,
+    // alert), read as for an assignment of its own; the lead's previous number may be one it
+    // lent before. Its own overflow rule is not followed: one level only.
+    let lender = lookup(client, overflow, lead)?;
+    if let Some(row) = claim_in_pool(client, &lead_at, overflow, &lender)? {
+        return Ok(row);
+    }
+    Err(nothing_to_give(client, company, Some(overflow))?)
+}
+
+/// The lead asking, as every pool it may be given a number from sees it.
+struct LeadAt<'a> {
+    /// The lead's company (the one assign_phone_number was called with).
+    company: &'a str,
+    lead: pgrx::Uuid,
+    customer_phone: Option<&'a str>,
+    /// The number the lead held last for its company, from any pool.
+    previous_number: Option<&'a str>,
+    crm: Option<&'a CrmTables>,
+}
+
+/// The lead's area prefix when `pool` prefers local numbers.
+fn local_area(pool: &Standing, customer_phone: Option<&str>) -> Option<String> {
+    customer_phone
+        .filter(|_| pool.local_presence)
+        .and_then(area_prefix)
+}
+
+/// Try the claim choices in `owner`'s pool, read as `pool`; the hold, tracked in the CRM and
+/// the pool's alert updated, or None when the pool has nothing to give.
+fn claim_in_pool(
+    client: &mut SpiClient<'_>,
+    lead_at: &LeadAt<'_>,
+    owner: &str,
+    pool: &Standing,
+) -> Result<Option<AssignedRow>, PoolError> {
+    let from_overflow = owner != lead_at.company;
+    let area = local_area(pool, lead_at.customer_phone);
+    let borrower = from_overflow.then_some(lead_at.company);
+    for choice in claim_choices(lead_at.previous_number.is_some(), area.is_some()) {
         let key = match choice {
-            ChosenBy::PreviousNumber => standing.previous_number.as_deref(),
+            ChosenBy::PreviousNumber => lead_at.previous_number,
             ChosenBy::AreaCode => area.as_deref(),
             _ => None,
         };
-        let Some(claimed) = claim(client, company, lead, &standing, choice, key)? else {
+        let Some(claimed) = claim(client, owner, lead_at.lead, pool, choice, key, borrower)? else {
             continue;
         };
-        if let Some(tables) = &standing.crm {
+        if let Some(tables) = lead_at.crm {
             let assignment = crm::Assignment {
-                lead,
+                lead: lead_at.lead,
                 vapi_phone_number_id: &claimed.id,
                 number: &claimed.number,
-                company,
-                customer_phone,
+                company: lead_at.company,
+                customer_phone: lead_at.customer_phone,
                 assigned_at: claimed.assigned_at,
             };
             crm::track(client, tables, &assignment)?;
         }
         if !snapshot_per_transaction() {
-            update_low_water_alert(client, company, &standing, &claimed)?;
+            update_low_water_alert(client, owner, pool, &claimed)?;
         }
-        let matched = matched(&claimed.number);
-        return Ok((
+        let matched = area.as_deref().map(|a| claimed.number.starts_with(a));
+        return Ok(Some((
             claimed.id,
             claimed.number,
             claimed.name,
-            company.to_string(),
+            owner.to_string(),
             claimed.assigned_at,
             claimed.release_at,
             matched,
             choice.as_str().to_string(),
-        ));
+            from_overflow,
+        )));
     }
-    Err(nothing_to_give(client, company)?)
+    Ok(None)
 }
 
-/// The renewed hold: (number, name, assigned_at, release_at).
-type Renewed = (
-    String,
-    Option<String>,
-    TimestampWithTimeZone,
-    TimestampWithTimeZone,
-);
+/// The renewed hold.
+struct Renewed {
+    number: String,
+    name: Option<String>,
+    assigned_at: TimestampWithTimeZone,
+    release_at: TimestampWithTimeZone,
+    /// The number's company: another one's for an overflow hold.
+    owner: String,
+    from_overflow: bool,
+}
 
 /// The lead's hold `id`, renewed; None when it is gone.
 fn renew(
@@ -393,12 +451,14 @@ fn renew(
         row.get::<TimestampWithTimeZone>(i)
             .map(|t| t.expect("a hold's times"))
     };
-    Ok(Some((
-        row.get::<String>(1)?.expect("NOT NULL"),
-        row.get::<String>(2)?,
-        time(3)?,
-        time(4)?,
-    )))
+    Ok(Some(Renewed {
+        number: row.get::<String>(1)?.expect("NOT NULL"),
+        name: row.get::<String>(2)?,
+        assigned_at: time(3)?,
+        release_at: time(4)?,
+        owner: row.get::<String>(5)?.expect("NOT NULL"),
+        from_overflow: row.get::<bool>(6)?.unwrap_or(false),
+    }))
 }
 
 struct Claimed {
@@ -411,7 +471,8 @@ struct Claimed {
     enough_left: bool,
 }
 
-/// Run one claim; None when that choice had no number to give.
+/// Run one claim in `company`'s pool; None when that choice had no number to give.
+/// `borrower`: the lead's company when it is not `company` (an overflow claim).
 fn claim(
     client: &mut SpiClient<'_>,
     company: &str,
@@ -419,8 +480,9 @@ fn claim(
     standing: &Standing,
     choice: ChosenBy,
     key: Option<&str>,
+    borrower: Option<&str>,
 ) -> Result<Option<Claimed>, PoolError> {
-    let args: [DatumWithOid; 8] = [
+    let args: [DatumWithOid; 9] = [
         company.into(),
         lead.into(),
         standing.retention.into(),
@@ -429,6 +491,7 @@ fn claim(
         standing.day_start.into(),
         alert_scan_size(standing.mark).into(),
         key.into(),
+        borrower.into(),
     ];
     let statement = plan_sql(
         client,
@@ -520,7 +583,7 @@ fn count_free(
     claimed: &str,
     most: i64,
 ) -> Result<i64, PoolError> {
-    let args: [DatumWithOid; 8] = [
+    let args: [DatumWithOid; 9] = [
         company.into(),
         Option::<pgrx::Uuid>::None.into(),
         Option::<Interval>::None.into(),
@@ -529,6 +592,7 @@ fn count_free(
         standing.day_start.into(),
         most.into(),
         claimed.into(),
+        Option::<&str>::None.into(),
     ];
     let statement = plan_sql(
         client,
@@ -539,22 +603,28 @@ fn count_free(
     Ok(table.first().get::<i64>(1)?.unwrap_or(0))
 }
 
-/// No claim found a number: the pool is exhausted (with its counts), or the company has no
-/// numbers at all, a configuration mistake named with the closest company. Ok holds the error
-/// for the caller; Err, a failure finding out.
-fn nothing_to_give(client: &mut SpiClient<'_>, company: &str) -> Result<PoolError, PoolError> {
-    let args: [DatumWithOid; 1] = [company.into()];
-    let table = client.update(&*plan(client, &EXHAUSTED)?, None, &args)?;
-    if let Some(row) = table.into_iter().next() {
-        let count = |i| row.get::<i64>(i).map(|n| n.unwrap_or(0));
+/// No claim found a number: the pool (and its overflow pool, when it has one) is exhausted,
+/// with their counts, or the company has no numbers and no overflow pool, a configuration
+/// mistake named with the closest company. Ok holds the error for the caller; Err, a failure
+/// finding out.
+fn nothing_to_give(
+    client: &mut SpiClient<'_>,
+    company: &str,
+    overflow: Option<&str>,
+) -> Result<PoolError, PoolError> {
+    let counts = pool_counts(client, company)?;
+    if let Some(overflow) = overflow {
         return Ok(PoolError::PoolExhausted {
             company: company.to_string(),
-            assigned: count(1)?,
-            inactive: count(2)?,
-            resting: count(3)?,
-            at_cap: count(4)?,
-            quarantined: count(5)?,
-            total: count(6)?,
+            counts: counts.unwrap_or_default(),
+            overflow: Some((overflow.to_string(), pool_counts(client, overflow)?)),
+        });
+    }
+    if let Some(counts) = counts {
+        return Ok(PoolError::PoolExhausted {
+            company: company.to_string(),
+            counts,
+            overflow: None,
         });
     }
     let mut names = Vec::new();
@@ -566,6 +636,24 @@ fn nothing_to_give(client: &mut SpiClient<'_>, company: &str) -> Result<PoolErro
         company: company.to_string(),
         closest,
     })
+}
+
+/// pool_health's counts of `company`; None when it has no numbers.
+fn pool_counts(client: &mut SpiClient<'_>, company: &str) -> Result<Option<PoolCounts>, PoolError> {
+    let args: [DatumWithOid; 1] = [company.into()];
+    let table = client.update(&*plan(client, &EXHAUSTED)?, None, &args)?;
+    let Some(row) = table.into_iter().next() else {
+        return Ok(None);
+    };
+    let count = |i| row.get::<i64>(i).map(|n| n.unwrap_or(0));
+    Ok(Some(PoolCounts {
+        assigned: count(1)?,
+        inactive: count(2)?,
+        resting: count(3)?,
+        at_cap: count(4)?,
+        quarantined: count(5)?,
+        total: count(6)?,
+    }))
 }
 
 #[cfg(test)]

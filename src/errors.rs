@@ -41,18 +41,20 @@ pub enum PoolError {
     /// Another transaction gave this lead a number of the company after this caller's
     /// snapshot was taken (REPEATABLE READ or SERIALIZABLE): retrying returns that number.
     LeadHoldTaken { company: String, lead: String },
-    /// The company has numbers, but none is free right now.
+    /// The company has numbers, but none is free right now; nor has its overflow pool, when
+    /// it has one (set_pool_rules' overflow_company): its name and counts (None: no numbers).
     PoolExhausted {
         company: String,
-        assigned: i64,
-        inactive: i64,
-        /// Free, but resting after a release (the company's cooldown).
-        resting: i64,
-        /// Free, but at the company's daily cap.
-        at_cap: i64,
-        /// Out of rotation: its answer rate fell behind its company's (number_health).
-        quarantined: i64,
-        total: i64,
+        counts: PoolCounts,
+        overflow: Option<(String, Option<PoolCounts>)>,
+    },
+    /// set_pool_rules: an overflow into the company itself, or one that would make a chain
+    /// (the overflow pool overflows itself, or the company is another's overflow pool).
+    OverflowRefused {
+        company: String,
+        overflow: String,
+        /// The company whose rule stands in the way (None: the company itself).
+        blocking: Option<String>,
     },
     /// A text argument longer than allowed.
     TooLong { argument: &'static str, max: usize },
@@ -116,6 +118,56 @@ pub enum PoolError {
     Internal { problem: String },
 }
 
+/// Why a pool has nothing to give: pool_health's counts for one company.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolCounts {
+    pub assigned: i64,
+    pub inactive: i64,
+    /// Free, but resting after a release (the company's cooldown).
+    pub resting: i64,
+    /// Free, but at the company's daily cap.
+    pub at_cap: i64,
+    /// Out of rotation: its answer rate fell behind its company's (number_health).
+    pub quarantined: i64,
+    pub total: i64,
+}
+
+impl PoolCounts {
+    /// "3 of 6 numbers are assigned, 1 inactive, 2 being assigned by ..." (no full stop).
+    fn describe(&self) -> String {
+        let PoolCounts {
+            assigned,
+            inactive,
+            resting,
+            at_cap,
+            quarantined,
+            total,
+        } = *self;
+        let mut detail = format!("{assigned} of {total} numbers are assigned");
+        if inactive > 0 {
+            detail.push_str(&format!(", {inactive} inactive"));
+        }
+        if resting > 0 {
+            detail.push_str(&format!(", {resting} resting after a release (cooldown)"));
+        }
+        if at_cap > 0 {
+            detail.push_str(&format!(", {at_cap} at their daily cap"));
+        }
+        if quarantined > 0 {
+            detail.push_str(&format!(
+                ", {quarantined} quarantined for a low answer rate"
+            ));
+        }
+        let busy = total - assigned - inactive - resting - at_cap - quarantined;
+        if busy > 0 {
+            detail.push_str(&format!(
+                ", {busy} being assigned by transactions still in progress"
+            ));
+        }
+        detail
+    }
+}
+
 impl From<pgrx::spi::Error> for PoolError {
     fn from(e: pgrx::spi::Error) -> Self {
         PoolError::Internal {
@@ -150,15 +202,17 @@ impl PoolError {
                 ERRCODE_UNDEFINED_OBJECT // 42704
             }
             PoolError::PoolExhausted { .. } => ERRCODE_INSUFFICIENT_RESOURCES, // 53000
-            PoolError::LeadHoldTaken { .. } => ERRCODE_T_R_SERIALIZATION_FAILURE, // 40001
-            PoolError::NoHold { .. } => ERRCODE_NO_DATA_FOUND,                 // P0002
-            PoolError::AmbiguousHold { .. } => ERRCODE_CARDINALITY_VIOLATION,  // 21000
-            PoolError::NumberHeld { .. } => ERRCODE_OBJECT_IN_USE,             // 55006
-            PoolError::CrmColumnsMissing { .. } => ERRCODE_UNDEFINED_COLUMN,   // 42703
-            PoolError::CrmLeadMissing { .. } => ERRCODE_FOREIGN_KEY_VIOLATION, // 23503
-            PoolError::CrmTableDropped => ERRCODE_UNDEFINED_TABLE,             // 42P01
-            PoolError::CrmOwnerNotSuperuser { .. } => ERRCODE_INSUFFICIENT_PRIVILEGE, // 42501
-            PoolError::Internal { .. } => ERRCODE_INTERNAL_ERROR,              // XX000
+            PoolError::OverflowRefused { blocking: None, .. } => ERRCODE_INVALID_PARAMETER_VALUE, // 22023
+            PoolError::OverflowRefused { .. } => ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, // 55000
+            PoolError::LeadHoldTaken { .. } => ERRCODE_T_R_SERIALIZATION_FAILURE,          // 40001
+            PoolError::NoHold { .. } => ERRCODE_NO_DATA_FOUND,                             // P0002
+            PoolError::AmbiguousHold { .. } => ERRCODE_CARDINALITY_VIOLATION,              // 21000
+            PoolError::NumberHeld { .. } => ERRCODE_OBJECT_IN_USE,                         // 55006
+            PoolError::CrmColumnsMissing { .. } => ERRCODE_UNDEFINED_COLUMN,               // 42703
+            PoolError::CrmLeadMissing { .. } => ERRCODE_FOREIGN_KEY_VIOLATION,             // 23503
+            PoolError::CrmTableDropped => ERRCODE_UNDEFINED_TABLE,                         // 42P01
+            PoolError::CrmOwnerNotSuperuser { .. } => ERRCODE_INSUFFICIENT_PRIVILEGE,      // 42501
+            PoolError::Internal { .. } => ERRCODE_INTERNAL_ERROR,                          // XX000
         }
     }
 
@@ -176,12 +230,55 @@ impl PoolError {
                 "Lead {lead} was given a number of '{}' by a concurrent transaction",
                 shorten(company)
             ),
-            PoolError::PoolExhausted { company, .. } => {
+            PoolError::PoolExhausted {
+                company,
+                overflow: None,
+                ..
+            } => {
                 format!(
                     "No available phone numbers in pool for '{}'",
                     shorten(company)
                 )
             }
+            PoolError::PoolExhausted {
+                company,
+                overflow: Some((overflow, _)),
+                ..
+            } => format!(
+                "No available phone numbers in pool for '{}' nor in its overflow pool '{}'",
+                shorten(company),
+                shorten(overflow)
+            ),
+            PoolError::OverflowRefused {
+                company,
+                blocking: None,
+                ..
+            } => format!(
+                "Company '{}' cannot overflow into its own pool",
+                shorten(company)
+            ),
+            PoolError::OverflowRefused {
+                company,
+                overflow,
+                blocking: Some(blocking),
+            } if blocking == overflow => format!(
+                "'{}' cannot overflow into '{}': '{}' overflows into another pool itself \
+                 (one level of overflow only)",
+                shorten(company),
+                shorten(overflow),
+                shorten(overflow)
+            ),
+            PoolError::OverflowRefused {
+                company,
+                overflow,
+                blocking: Some(blocking),
+            } => format!(
+                "'{}' cannot overflow into '{}': '{}' overflows into '{}' (one level of overflow only)",
+                shorten(company),
+                shorten(overflow),
+                shorten(blocking),
+                shorten(company)
+            ),
             PoolError::NonPositiveLimit { argument, value } => {
                 format!("{argument} must be a positive number, got {value}")
             }
@@ -258,37 +355,29 @@ impl PoolError {
     pub fn detail(&self) -> Option<String> {
         match self {
             PoolError::PoolExhausted {
-                assigned,
-                inactive,
-                resting,
-                at_cap,
-                quarantined,
-                total,
+                counts,
+                overflow: None,
                 ..
+            } => Some(format!("{}.", counts.describe())),
+            PoolError::PoolExhausted {
+                company,
+                counts,
+                overflow: Some((overflow, overflow_counts)),
             } => {
-                let mut detail = format!("{assigned} of {total} numbers are assigned");
-                if *inactive > 0 {
-                    detail.push_str(&format!(", {inactive} inactive"));
-                }
-                if *resting > 0 {
-                    detail.push_str(&format!(", {resting} resting after a release (cooldown)"));
-                }
-                if *at_cap > 0 {
-                    detail.push_str(&format!(", {at_cap} at their daily cap"));
-                }
-                if *quarantined > 0 {
-                    detail.push_str(&format!(
-                        ", {quarantined} quarantined for a low answer rate"
-                    ));
-                }
-                let busy = total - assigned - inactive - resting - at_cap - quarantined;
-                if busy > 0 {
-                    detail.push_str(&format!(
-                        ", {busy} being assigned by transactions still in progress"
-                    ));
-                }
-                detail.push('.');
-                Some(detail)
+                let own = if counts.total == 0 {
+                    "no numbers of its own".to_string()
+                } else {
+                    counts.describe()
+                };
+                let lent = match overflow_counts {
+                    Some(c) if c.total > 0 => c.describe(),
+                    _ => "no numbers".to_string(),
+                };
+                Some(format!(
+                    "'{}': {own}. Overflow pool '{}': {lent}.",
+                    shorten(company),
+                    shorten(overflow)
+                ))
             }
             PoolError::NumberHeld { release_at, .. } => {
                 Some(format!("The hold ends at {release_at}."))
@@ -310,12 +399,27 @@ impl PoolError {
                     None => format!("{exact}; add the company's numbers to the pool first."),
                 })
             }
-            PoolError::PoolExhausted { .. } => Some(
+            PoolError::PoolExhausted { overflow: None, .. } => Some(
                 "Run SELECT pool_ext.release_expired_phone_numbers() to free expired holds, \
                  add numbers to this company's pool, or relax its cooldown or daily cap \
                  (set_pool_rules)."
                     .to_string(),
             ),
+            PoolError::PoolExhausted { .. } => Some(
+                "Run SELECT pool_ext.release_expired_phone_numbers() to free expired holds, \
+                 add numbers to either pool, or relax their cooldown or daily cap \
+                 (set_pool_rules)."
+                    .to_string(),
+            ),
+            PoolError::OverflowRefused { blocking: None, .. } => Some(
+                "Name another company's pool as overflow_company, or '' for none. Nothing was changed."
+                    .into(),
+            ),
+            PoolError::OverflowRefused { blocking: Some(blocking), .. } => Some(format!(
+                "Clear that rule first (set_pool_rules('{}', overflow_company => '')), or name \
+                 another pool. Nothing was changed.",
+                shorten(blocking)
+            )),
             PoolError::LeadHoldTaken { .. } => Some(
                 "Retry the transaction: the call then returns the number the lead holds. \
                  Nothing was changed."
@@ -413,12 +517,15 @@ mod tests {
     fn exhausted_pool_message_and_detail_name_the_counts() {
         let e = PoolError::PoolExhausted {
             company: "Acme".into(),
-            assigned: 5,
-            inactive: 0,
-            resting: 0,
-            at_cap: 0,
-            quarantined: 0,
-            total: 5,
+            counts: PoolCounts {
+                assigned: 5,
+                inactive: 0,
+                resting: 0,
+                at_cap: 0,
+                quarantined: 0,
+                total: 5,
+            },
+            overflow: None,
         };
         assert_eq!(e.message(), "No available phone numbers in pool for 'Acme'");
         assert_eq!(e.detail().unwrap(), "5 of 5 numbers are assigned.");
@@ -433,12 +540,15 @@ mod tests {
     fn exhausted_detail_mentions_inactive_and_in_flight_numbers() {
         let e = PoolError::PoolExhausted {
             company: "Acme".into(),
-            assigned: 3,
-            inactive: 1,
-            resting: 0,
-            at_cap: 0,
-            quarantined: 0,
-            total: 6,
+            counts: PoolCounts {
+                assigned: 3,
+                inactive: 1,
+                resting: 0,
+                at_cap: 0,
+                quarantined: 0,
+                total: 6,
+            },
+            overflow: None,
         };
         assert_eq!(
             e.detail().unwrap(),
@@ -450,12 +560,15 @@ mod tests {
     fn exhausted_detail_mentions_resting_and_capped_numbers() {
         let e = PoolError::PoolExhausted {
             company: "Acme".into(),
-            assigned: 2,
-            inactive: 0,
-            resting: 2,
-            at_cap: 1,
-            quarantined: 0,
-            total: 5,
+            counts: PoolCounts {
+                assigned: 2,
+                inactive: 0,
+                resting: 2,
+                at_cap: 1,
+                quarantined: 0,
+                total: 5,
+            },
+            overflow: None,
         };
         assert_eq!(
             e.detail().unwrap(),
@@ -463,16 +576,89 @@ mod tests {
         );
         let e = PoolError::PoolExhausted {
             company: "Acme".into(),
-            assigned: 2,
-            inactive: 1,
-            resting: 0,
-            at_cap: 0,
-            quarantined: 2,
-            total: 5,
+            counts: PoolCounts {
+                assigned: 2,
+                inactive: 1,
+                resting: 0,
+                at_cap: 0,
+                quarantined: 2,
+                total: 5,
+            },
+            overflow: None,
         };
         assert_eq!(
             e.detail().unwrap(),
             "2 of 5 numbers are assigned, 1 inactive, 2 quarantined for a low answer rate."
+        );
+    }
+
+    #[test]
+    fn exhausted_with_overflow_names_both_pools() {
+        let held = |n| PoolCounts {
+            assigned: n,
+            total: n,
+            ..PoolCounts::default()
+        };
+        let e = PoolError::PoolExhausted {
+            company: "Acme".into(),
+            counts: held(2),
+            overflow: Some(("Shared Pool".into(), Some(held(20)))),
+        };
+        assert_eq!(
+            e.message(),
+            "No available phone numbers in pool for 'Acme' nor in its overflow pool 'Shared Pool'"
+        );
+        assert_eq!(
+            e.detail().unwrap(),
+            "'Acme': 2 of 2 numbers are assigned. Overflow pool 'Shared Pool': 20 of 20 numbers are assigned."
+        );
+        assert!(e.hint().unwrap().contains("either pool"));
+        assert_eq!(e.sqlstate(), PgSqlErrorCode::ERRCODE_INSUFFICIENT_RESOURCES);
+        // A company that relies on overflow alone, and an overflow pool whose numbers are gone.
+        let e = PoolError::PoolExhausted {
+            company: "Acme".into(),
+            counts: PoolCounts::default(),
+            overflow: Some(("Shared Pool".into(), None)),
+        };
+        assert_eq!(
+            e.detail().unwrap(),
+            "'Acme': no numbers of its own. Overflow pool 'Shared Pool': no numbers."
+        );
+    }
+
+    #[test]
+    fn a_refused_overflow_says_which_rule_stands_in_the_way() {
+        let refused = |blocking: Option<&str>, overflow: &str| PoolError::OverflowRefused {
+            company: "Acme".into(),
+            overflow: overflow.into(),
+            blocking: blocking.map(str::to_string),
+        };
+        let own = refused(None, "Acme");
+        assert_eq!(
+            own.message(),
+            "Company 'Acme' cannot overflow into its own pool"
+        );
+        assert_eq!(
+            own.sqlstate(),
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE
+        );
+        let chain = refused(Some("Shared"), "Shared");
+        assert_eq!(
+            chain.message(),
+            "'Acme' cannot overflow into 'Shared': 'Shared' overflows into another pool itself (one level of overflow only)"
+        );
+        assert_eq!(
+            chain.sqlstate(),
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE
+        );
+        assert!(chain
+            .hint()
+            .unwrap()
+            .contains("set_pool_rules('Shared', overflow_company => '')"));
+        let target = refused(Some("Beta"), "Shared");
+        assert_eq!(
+            target.message(),
+            "'Acme' cannot overflow into 'Shared': 'Beta' overflows into 'Acme' (one level of overflow only)"
         );
     }
 

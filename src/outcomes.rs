@@ -48,8 +48,9 @@ pub type NumberAfterOutcome = (
     Option<TimestampWithTimeZone>,
 );
 
-/// Apply `outcome` (checked already, appointment included) to the hold of `lead`, of
-/// `company` when given, and return the number as it is afterwards.
+/// Apply `outcome` (checked already, appointment included) to the hold of `lead`, for
+/// `company` (the lead's company) when given, and return the number as it is afterwards. An
+/// overflow hold runs by the rules of the pool that lent it, and counts in that pool's health.
 pub fn record(
     client: &mut SpiClient<'_>,
     lead: pgrx::Uuid,
@@ -58,7 +59,9 @@ pub fn record(
     company: Option<&str>,
 ) -> Result<NumberAfterOutcome, PoolError> {
     let args: [DatumWithOid; 2] = [lead.into(), company.into()];
-    let mut holds: Vec<(String, String, HoldFacts)> = Vec::new();
+    // (number id, its owner, the lead's company, facts): the owner's rules and health; the
+    // lead's company names the hold (another than the owner for an overflow hold).
+    let mut holds: Vec<(String, String, String, HoldFacts)> = Vec::new();
     for row in client.update(&*plan(client, &HOLD_FACTS)?, None, &args)? {
         let text = |i| row.get::<String>(i).map(Option::unwrap_or_default);
         let micros = |i| {
@@ -71,7 +74,7 @@ pub fn record(
             booked_hold: row.get::<i64>(5)?.expect("policy"),
             local_day_ends: micros(6)?,
         };
-        holds.push((text(1)?, text(2)?, facts));
+        holds.push((text(1)?, text(2)?, text(7)?, facts));
     }
     let (id, owner, facts) = match holds.as_slice() {
         [] => {
@@ -80,11 +83,11 @@ pub fn record(
                 company: company.map(str::to_string),
             })
         }
-        [(id, owner, facts)] => (id.clone(), owner.clone(), *facts),
+        [(id, owner, _, facts)] => (id.clone(), owner.clone(), *facts),
         many => {
             return Err(PoolError::AmbiguousHold {
                 lead: lead.to_string(),
-                companies: many.iter().map(|(_, c, _)| c.clone()).collect(),
+                companies: many.iter().map(|(_, _, c, _)| c.clone()).collect(),
             })
         }
     };

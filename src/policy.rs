@@ -7,6 +7,7 @@ use pgrx::spi::SpiClient;
 
 use crate::errors::PoolError;
 use crate::plans::{plan, Statement};
+use crate::rules::{check_overflow, OverflowChange, LOCK_SPACE, OVERFLOW_RULES_KEY};
 use crate::validation::closest_name;
 
 /// Store a company's hold rules; NULL keeps the stored value.
@@ -73,6 +74,7 @@ const UPSERT_POOL_RULES: Statement = Statement {
         pg_sys::TEXTOID, // quarantine_below as text, as the share
         pg_sys::INT4OID,
         pg_sys::INTERVALOID,
+        pg_sys::TEXTOID,
     ],
 };
 
@@ -81,7 +83,8 @@ const POOL_RULES: Statement = Statement {
     sql: "SELECT r.low_water_count, r.low_water_share, r.local_presence, r.cooldown, r.daily_cap,
                  cp.quarantine_below::float8,
                  coalesce(cp.health_min_calls, d.health_min_calls),
-                 coalesce(cp.quarantine_for, d.quarantine_for)
+                 coalesce(cp.quarantine_for, d.quarantine_for),
+                 cp.overflow_company
           FROM company_policy($1) AS r
           CROSS JOIN _policy_defaults AS d
           LEFT JOIN company_policies AS cp ON cp.company = $1",
@@ -89,7 +92,7 @@ const POOL_RULES: Statement = Statement {
 };
 
 /// The rules set_pool_rules stores, None keeping one; checked already.
-pub struct PoolRulesArgs {
+pub struct PoolRulesArgs<'a> {
     pub low_water_count: Option<i32>,
     pub low_water_share: Option<f64>,
     pub local_presence: Option<bool>,
@@ -98,10 +101,12 @@ pub struct PoolRulesArgs {
     pub quarantine_below: Option<f64>,
     pub health_min_calls: Option<i32>,
     pub quarantine_for: Option<Interval>,
+    pub overflow_company: OverflowChange<'a>,
 }
 
 /// company, low_water_count, low_water_share, local_presence, cooldown, daily_cap,
-/// quarantine_below, health_min_calls, quarantine_for: the effective pool rules.
+/// quarantine_below, health_min_calls, quarantine_for, overflow_company: the effective pool
+/// rules.
 pub type PoolRulesRow = (
     String,
     Option<i32>,
@@ -112,6 +117,7 @@ pub type PoolRulesRow = (
     Option<f64>,
     i32,
     Interval,
+    Option<String>,
 );
 
 /// Store the pool rules given (checked already; None keeps a rule) and return the effective
@@ -119,11 +125,19 @@ pub type PoolRulesRow = (
 pub fn set_pool_rules(
     client: &mut SpiClient<'_>,
     company: &str,
-    rules: &PoolRulesArgs,
+    rules: &PoolRulesArgs<'_>,
 ) -> Result<PoolRulesRow, PoolError> {
+    let overflow = match rules.overflow_company {
+        OverflowChange::Keep => None,
+        OverflowChange::Clear => Some(""),
+        OverflowChange::Set(overflow) => {
+            check_overflow_rule(client, company, overflow)?;
+            Some(overflow)
+        }
+    };
     let share = rules.low_water_share.map(|v| v.to_string());
     let below = rules.quarantine_below.map(|v| v.to_string());
-    let args: [DatumWithOid; 9] = [
+    let args: [DatumWithOid; 10] = [
         company.into(),
         rules.low_water_count.into(),
         share.as_deref().into(),
@@ -133,6 +147,7 @@ pub fn set_pool_rules(
         below.as_deref().into(),
         rules.health_min_calls.into(),
         rules.quarantine_for.into(),
+        overflow.into(),
     ];
     client.update(&*plan(client, &UPSERT_POOL_RULES)?, None, &args)?;
     let args: [DatumWithOid; 1] = [company.into()];
@@ -148,7 +163,63 @@ pub fn set_pool_rules(
         row.get::<f64>(6)?,
         row.get::<i32>(7)?.expect("policy"),
         row.get::<Interval>(8)?.expect("policy"),
+        row.get::<String>(9)?,
     ))
+}
+
+/// Overflow rules the company's may not clash with: the overflow pool's own overflow, and
+/// the companies lending from `company`.
+const OVERFLOW_RULES: Statement = Statement {
+    sql: "SELECT (SELECT cp.overflow_company FROM company_policies AS cp WHERE cp.company = $2),
+                 ARRAY(SELECT cp.company FROM company_policies AS cp
+                       WHERE cp.overflow_company = $1 ORDER BY cp.company),
+                 EXISTS (SELECT FROM signalwire_phone_numbers AS p
+                         WHERE p.assigned_broker_company = $2)",
+    arg_types: &[pg_sys::TEXTOID, pg_sys::TEXTOID],
+};
+
+/// `company` may lend from `overflow`: a company with numbers, one level (rules::check_overflow).
+/// Changes of overflow rules take one lock in turn, so that two at once (A into B, B into A)
+/// cannot both pass the check; the lock is held until the caller's transaction ends. Under
+/// READ COMMITTED each check then sees the other's committed rule. An assignment follows one
+/// level whatever is stored, so no stored rule can make it go further.
+fn check_overflow_rule(
+    client: &mut SpiClient<'_>,
+    company: &str,
+    overflow: &str,
+) -> Result<(), PoolError> {
+    client.update(
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        None,
+        &[LOCK_SPACE.into(), OVERFLOW_RULES_KEY.into()],
+    )?;
+    let args: [DatumWithOid; 2] = [company.into(), overflow.into()];
+    let rows = client.update(&*plan(client, &OVERFLOW_RULES)?, Some(1), &args)?;
+    let row = rows.first();
+    let overflow_of_overflow = row.get::<String>(1)?;
+    let borrowers = row.get::<Vec<String>>(2)?.unwrap_or_default();
+    let has_numbers = row.get::<bool>(3)?.unwrap_or(false);
+    check_overflow(
+        company,
+        overflow,
+        overflow_of_overflow.as_deref(),
+        &borrowers,
+    )?;
+    if has_numbers {
+        return Ok(());
+    }
+    let mut names: Vec<String> = Vec::new();
+    for row in client.update(
+        "SELECT DISTINCT assigned_broker_company FROM signalwire_phone_numbers",
+        None,
+        &[],
+    )? {
+        names.extend(row.get::<String>(1)?);
+    }
+    Err(PoolError::UnknownCompany {
+        company: overflow.to_string(),
+        closest: closest_name(overflow, names.iter().map(String::as_str)),
+    })
 }
 
 /// Only names Postgres lists in pg_timezone_names: abbreviations and POSIX strings such as

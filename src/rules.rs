@@ -313,6 +313,70 @@ impl PoolRules {
     }
 }
 
+/// The first key of pool_ext's advisory locks taken in Rust: 'pool' in ASCII. The second is
+/// a lead's key (assignment::lead_lock_key) or OVERFLOW_RULES_KEY. (SQL's low-water alert
+/// uses 1886351213, sql/analytics.sql.)
+pub const LOCK_SPACE: i32 = 1_886_351_212;
+
+/// The second key of the lock every change of an overflow rule takes: 'over' in ASCII.
+pub const OVERFLOW_RULES_KEY: i32 = 0x6f76_6572;
+
+/// What set_pool_rules' `overflow_company` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverflowChange<'a> {
+    /// NULL: keep the rule as it is.
+    Keep,
+    /// '': no overflow pool.
+    Clear,
+    /// Lend from this company's pool.
+    Set(&'a str),
+}
+
+impl<'a> OverflowChange<'a> {
+    /// Read the argument: NULL keeps, '' clears, a name sets; white space alone is a mistake.
+    pub fn parse(given: Option<&'a str>) -> Result<Self, PoolError> {
+        match given {
+            None => Ok(OverflowChange::Keep),
+            Some("") => Ok(OverflowChange::Clear),
+            Some(name) if name.trim().is_empty() => Err(PoolError::InvalidRule {
+                argument: "overflow_company",
+                given: name.to_string(),
+                expected: "a company's name, or '' for none",
+            }),
+            Some(name) => Ok(OverflowChange::Set(name)),
+        }
+    }
+}
+
+/// One level of overflow: `company` may lend from `overflow` only when that is another
+/// company, which has no overflow pool itself (`overflow_of_overflow`), and when no company
+/// lends from `company` (`borrowers`, the companies whose overflow pool it is). A cycle is a
+/// chain, so it is refused too.
+pub fn check_overflow(
+    company: &str,
+    overflow: &str,
+    overflow_of_overflow: Option<&str>,
+    borrowers: &[String],
+) -> Result<(), PoolError> {
+    let refused = |blocking: Option<&str>| {
+        Err(PoolError::OverflowRefused {
+            company: company.to_string(),
+            overflow: overflow.to_string(),
+            blocking: blocking.map(str::to_string),
+        })
+    };
+    if overflow == company {
+        return refused(None);
+    }
+    if overflow_of_overflow.is_some() {
+        return refused(Some(overflow));
+    }
+    match borrowers.iter().find(|b| b.as_str() != company) {
+        Some(borrower) => refused(Some(borrower)),
+        None => Ok(()),
+    }
+}
+
 /// Fewer calls say nothing about a number; with one, the period it is judged over is an
 /// instant, the company's rate over it is its own, and the rule could never fire.
 pub const MIN_HEALTH_CALLS: i64 = 4;
@@ -767,5 +831,57 @@ mod tests {
         assert_eq!(hours_until_dry(10, f64::NAN, &[0; 48]), None);
         // Beyond the horizon given.
         assert_eq!(hours_until_dry(100, 1.0, &[0; 48]), None);
+    }
+
+    #[test]
+    fn overflow_argument_keeps_clears_or_sets() {
+        assert_eq!(OverflowChange::parse(None), Ok(OverflowChange::Keep));
+        assert_eq!(OverflowChange::parse(Some("")), Ok(OverflowChange::Clear));
+        assert_eq!(
+            OverflowChange::parse(Some("Shared Pool")),
+            Ok(OverflowChange::Set("Shared Pool"))
+        );
+        for blank in [" ", "\t", "  \n "] {
+            assert!(matches!(
+                OverflowChange::parse(Some(blank)),
+                Err(PoolError::InvalidRule {
+                    argument: "overflow_company",
+                    ..
+                })
+            ));
+        }
+    }
+
+    #[test]
+    fn overflow_is_one_level_never_itself_never_a_chain_or_cycle() {
+        let none: &[String] = &[];
+        // Several companies may share one pool: who else lends from Shared does not matter.
+        assert_eq!(check_overflow("Acme", "Shared", None, none), Ok(()));
+        let refused = |blocking: Option<&str>, overflow: &str| {
+            Err(PoolError::OverflowRefused {
+                company: "Acme".into(),
+                overflow: overflow.into(),
+                blocking: blocking.map(str::to_string),
+            })
+        };
+        assert_eq!(
+            check_overflow("Acme", "Acme", None, none),
+            refused(None, "Acme")
+        );
+        // Shared lends from Other: Acme -> Shared -> Other would be two levels.
+        assert_eq!(
+            check_overflow("Acme", "Shared", Some("Other"), none),
+            refused(Some("Shared"), "Shared")
+        );
+        // A cycle: Shared lends from Acme already.
+        assert_eq!(
+            check_overflow("Acme", "Shared", Some("Acme"), &["Shared".to_string()]),
+            refused(Some("Shared"), "Shared")
+        );
+        // Beta lends from Acme: Acme is an overflow pool and may not lend from another.
+        assert_eq!(
+            check_overflow("Acme", "Shared", None, &["Beta".to_string()]),
+            refused(Some("Beta"), "Shared")
+        );
     }
 }

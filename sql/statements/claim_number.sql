@@ -7,7 +7,8 @@
 -- low-water alert (EXISTS, not a count: it costs less to set up on every call).
 -- $1 company, $2 lead, $3 retention, $4 the cooldown's cutoff, $5 daily cap, $6 start of the
 -- company's day, $7 how many assignable numbers left are "enough" (alert_scan_size), $8 the
--- choice's key (the previous number's id, or the area prefix).
+-- choice's key (the previous number's id, or the area prefix), $9 the lead's company when it
+-- is not $1 (an overflow claim; NULL: $1's own lead).
 -- A template: src/assignment.rs fills in its placeholders (names in braces) once per backend.
 WITH target AS (
     SELECT p.vapi_phone_number_id
@@ -27,6 +28,7 @@ WITH target AS (
     UPDATE signalwire_phone_numbers AS pool
     SET assignment_status        = 'assigned',
         currently_assigned_to    = $2,
+        lead_company             = $9,
         assigned_at              = stamp.at,
         release_at               = stamp.at + $3,
         last_call_outcome        = NULL,
@@ -36,8 +38,9 @@ WITH target AS (
     RETURNING pool.vapi_phone_number_id, pool.number, pool.name, pool.assigned_at, pool.release_at
 ), logged AS (
     INSERT INTO phone_number_ledger
-        (event, vapi_phone_number_id, number, broker_company, lead_id, occurred_at, release_at, reason)
-    SELECT 'assigned', vapi_phone_number_id, number, $1, $2, assigned_at, release_at, 'assign'
+        (event, vapi_phone_number_id, number, broker_company, lead_id, occurred_at, release_at, reason,
+         lead_company)
+    SELECT 'assigned', vapi_phone_number_id, number, $1, $2, assigned_at, release_at, 'assign', $9
     FROM claimed
 )
 SELECT c.vapi_phone_number_id, c.number, c.name, c.assigned_at, c.release_at,

@@ -2,6 +2,7 @@
 -- read of a one-row table; scalar subqueries rather than joins, so that no estimate of an
 -- unanalyzed table multiplies into the plan's cost (a 0.3.0 plan crossed jit_above_cost that
 -- way), and nothing that only some calls need (each part is set up on every call).
+-- The lead's hold and previous number are the lead's company's, lent ones (overflow) included.
 -- $1 company, $2 lead.
 SELECT policy.retention,
        clock_timestamp() - policy.cooldown,
@@ -18,8 +19,11 @@ SELECT policy.retention,
        (SELECT t.leads::text FROM crm_tables AS t),
        (SELECT t.interactions::text FROM crm_tables AS t),
        (SELECT own.vapi_phone_number_id FROM signalwire_phone_numbers AS own
-        WHERE own.currently_assigned_to = $2 AND own.assigned_broker_company = $1),
+        WHERE own.currently_assigned_to = $2
+          AND coalesce(own.lead_company, own.assigned_broker_company) = $1),
        (SELECT l.vapi_phone_number_id FROM phone_number_ledger AS l
-        WHERE l.lead_id = $2 AND l.broker_company = $1 AND l.event = 'assigned'
-        ORDER BY l.id DESC LIMIT 1)
+        WHERE l.lead_id = $2 AND coalesce(l.lead_company, l.broker_company) = $1
+          AND l.event = 'assigned'
+        ORDER BY l.id DESC LIMIT 1),
+       (SELECT cp.overflow_company FROM company_policies AS cp WHERE cp.company = $1)
 FROM company_policy($1) AS policy

@@ -2,7 +2,7 @@
 -- in-flight transaction (an assignment, an outcome being recorded) are skipped, never waited
 -- for: the next run picks them up.
 WITH expired AS (
-    SELECT vapi_phone_number_id, currently_assigned_to AS lead_id
+    SELECT vapi_phone_number_id, currently_assigned_to AS lead_id, lead_company
     FROM signalwire_phone_numbers
     WHERE assignment_status = 'assigned' AND release_at <= now()
     ORDER BY release_at
@@ -13,14 +13,17 @@ WITH expired AS (
     SET assignment_status     = 'available',
         currently_assigned_to = NULL,
         release_at            = NULL,
+        lead_company          = NULL,
         released_at           = clock_timestamp()
     FROM expired
     WHERE pool.vapi_phone_number_id = expired.vapi_phone_number_id
-    RETURNING pool.vapi_phone_number_id, pool.number, pool.assigned_broker_company, expired.lead_id
+    RETURNING pool.vapi_phone_number_id, pool.number, pool.assigned_broker_company, expired.lead_id,
+              expired.lead_company
 ), logged AS (
     INSERT INTO phone_number_ledger
-        (event, vapi_phone_number_id, number, broker_company, lead_id, reason)
-    SELECT 'released', vapi_phone_number_id, number, assigned_broker_company, lead_id, 'expired'
+        (event, vapi_phone_number_id, number, broker_company, lead_id, reason, lead_company)
+    SELECT 'released', vapi_phone_number_id, number, assigned_broker_company, lead_id, 'expired',
+           lead_company
     FROM released
     RETURNING 1
 )

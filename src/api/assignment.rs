@@ -16,6 +16,10 @@ use crate::validation::{optional_text, required, required_text};
 /// phone) has a North American area code and local presence is on, the least recently used
 /// free number of that area, then the company's least recently used free number. Numbers
 /// resting after a release (except the lead's previous one) or at their daily cap are skipped.
+/// When the company's pool has none to give and it has an overflow pool (set_pool_rules'
+/// `overflow_company`), the lead gets one of that pool's numbers the same way, under that
+/// pool's rules: `assigned_broker_company` then names the overflow company and
+/// `from_overflow` is true. Only when both are dry is it an error (53000, naming both).
 /// Runs in the caller's transaction: a rollback undoes the hold, its ledger row, the CRM rows
 /// and a low-water alert together.
 #[pg_extern(volatile, security_definer, parallel_unsafe)]
@@ -37,6 +41,7 @@ fn assign_phone_number(
             name!(release_at, TimestampWithTimeZone),
             name!(area_code_matched, Option<bool>),
             name!(chosen_by, String),
+            name!(from_overflow, bool),
         ),
     >,
     ErrorReport,
@@ -91,6 +96,7 @@ fn try_assign_phone_number(
             name!(release_at, Option<TimestampWithTimeZone>),
             name!(area_code_matched, Option<bool>),
             name!(chosen_by, Option<String>),
+            name!(from_overflow, Option<bool>),
             name!(customer_phone_e164, Option<String>),
             name!(message, Option<String>),
             name!(detail, Option<String>),
@@ -102,7 +108,7 @@ fn try_assign_phone_number(
     let (company, lead, customer_phone) = arguments(company, lead, customer_phone)?;
     let dialable = customer_phone.and_then(e164);
     let row = match Spi::connect_mut(|client| assign(client, company, lead, customer_phone)) {
-        Ok((id, number, name, owner, assigned_at, release_at, matched, chosen_by)) => (
+        Ok((id, number, name, owner, assigned_at, release_at, matched, chosen_by, lent)) => (
             "assigned".to_string(),
             Some(id),
             Some(number),
@@ -112,6 +118,7 @@ fn try_assign_phone_number(
             Some(release_at),
             matched,
             Some(chosen_by),
+            Some(lent),
             dialable,
             None,
             None,
@@ -119,6 +126,7 @@ fn try_assign_phone_number(
         ),
         Err(exhausted @ PoolError::PoolExhausted { .. }) => (
             "pool_exhausted".to_string(),
+            None,
             None,
             None,
             None,

@@ -7,7 +7,7 @@ use pgrx::prelude::*;
 use crate::errors::PoolError;
 use crate::holds::valid_policy_hold;
 use crate::policy;
-use crate::rules::PoolRules;
+use crate::rules::{OverflowChange, PoolRules};
 use crate::validation::{optional_text, required_text};
 
 /// Longer than any name in pg_timezone_names (the longest has 32 characters).
@@ -56,8 +56,10 @@ fn set_company_policy(
 /// Set which free numbers a company hands out and when it is warned (docs/reference.md,
 /// "set_pool_rules"): the low-water mark of its alert (a count, or a share of its numbers),
 /// local presence (prefer the lead's area code), a cooldown after each release, a daily cap
-/// per number, and the quarantine of numbers whose answers fall behind the company's. NULL
-/// keeps a rule as it is. Returns the effective rules.
+/// per number, the quarantine of numbers whose answers fall behind the company's, and the
+/// overflow pool that lends a number when the company has none ('' for none; one level: a
+/// company cannot overflow into itself, into a pool that overflows, or when it is another's
+/// overflow pool). NULL keeps a rule as it is. Returns the effective rules.
 #[pg_extern(volatile, security_definer, parallel_unsafe)]
 #[search_path(pg_catalog, @extschema@, pg_temp)]
 #[allow(clippy::type_complexity, clippy::too_many_arguments)] // the SQL signature and row
@@ -71,6 +73,7 @@ fn set_pool_rules(
     quarantine_below: default!(Option<f64>, "NULL"),
     health_min_calls: default!(Option<i32>, "NULL"),
     quarantine_for: default!(Option<Interval>, "NULL"),
+    overflow_company: default!(Option<&str>, "NULL"),
 ) -> Result<
     TableIterator<
         'static,
@@ -84,6 +87,7 @@ fn set_pool_rules(
             name!(quarantine_below, Option<f64>),
             name!(health_min_calls, i32),
             name!(quarantine_for, Interval),
+            name!(overflow_company, Option<String>),
         ),
     >,
     ErrorReport,
@@ -101,6 +105,7 @@ fn set_pool_rules(
         quarantine_for: quarantine_for.map(parts),
     }
     .validate()?;
+    let overflow_company = OverflowChange::parse(overflow_company)?;
     let rules = policy::PoolRulesArgs {
         low_water_count,
         low_water_share,
@@ -110,6 +115,7 @@ fn set_pool_rules(
         quarantine_below,
         health_min_calls,
         quarantine_for,
+        overflow_company,
     };
     let row = Spi::connect_mut(|client| policy::set_pool_rules(client, company, &rules))?;
     Ok(TableIterator::once(row))

@@ -83,3 +83,59 @@ BEGIN
     END IF;
 END
 $$;
+
+-- The overflow pool (0.4.1) on the upgraded pool: the old caller role, whose grant was carried
+-- to the re-created assign_phone_number, is lent a number of another company's pool once its
+-- own is dry, and the hold names the lead's company everywhere.
+SELECT import_phone_numbers('[{"vapi_phone_number_id": "upg-shared-1", "number": "+14155559901",
+                               "name": "Shared 1", "broker_company": "Upgrade Shared"}]');
+SELECT overflow_company FROM set_pool_rules('Upgrade Co', overflow_company => 'Upgrade Shared');
+SET ROLE upgrade_caller;
+DO $$
+DECLARE
+    lead uuid;
+BEGIN
+    FOR i IN 1..12 LOOP  -- the pool's own numbers first, then the lent one
+        lead := gen_random_uuid();
+        IF (SELECT from_overflow FROM pool_ext.assign_phone_number('Upgrade Co', lead)) THEN
+            PERFORM set_config('upgrade.lent_to', lead::text, false);
+            RETURN;
+        END IF;
+    END LOOP;
+    RAISE EXCEPTION 'no lead of Upgrade Co was lent a number of its overflow pool';
+END
+$$;
+RESET ROLE;
+DO $$
+DECLARE
+    lead uuid := current_setting('upgrade.lent_to')::uuid;
+BEGIN
+    IF (SELECT lead_company FROM signalwire_phone_numbers WHERE vapi_phone_number_id = 'upg-shared-1')
+       IS DISTINCT FROM 'Upgrade Co' THEN
+        RAISE EXCEPTION 'the overflow hold after the upgrade does not name the lead''s company';
+    END IF;
+    IF (SELECT count(*) FROM phone_number_ledger
+        WHERE lead_id = lead AND broker_company = 'Upgrade Shared' AND lead_company = 'Upgrade Co') <> 1 THEN
+        RAISE EXCEPTION 'the overflow hold after the upgrade has no ledger row naming both companies';
+    END IF;
+    IF (SELECT company FROM who_held_number('+14155559901')) IS DISTINCT FROM 'Upgrade Co' THEN
+        RAISE EXCEPTION 'who_held_number does not name the lead''s company for an overflow hold';
+    END IF;
+    IF (SELECT chosen_by FROM assign_phone_number('Upgrade Co', lead)) <> 'current_hold' THEN
+        RAISE EXCEPTION 'a repeat call does not return the overflow hold after the upgrade';
+    END IF;
+    PERFORM record_call_outcome(lead, 'wrong_number', company => 'Upgrade Co');
+    IF EXISTS (SELECT FROM signalwire_phone_numbers WHERE currently_assigned_to = lead)
+       OR EXISTS (SELECT FROM double_assignments) THEN
+        RAISE EXCEPTION 'the outcome did not end the overflow hold cleanly after the upgrade';
+    END IF;
+END
+$$;
+-- The reports an operator granted one by one before the upgrade (fill-0.4.0.sql).
+SELECT coalesce(current_setting('pool_ext_upgrade.reports_granted', true) = 'on', false) AS reports_granted \gset
+\if :reports_granted
+SET ROLE upgrade_caller;
+SELECT sum(borrowed) FROM pool_ext.pool_activity('Upgrade Co');
+SELECT sum(lent_per_hour) FROM pool_ext.pool_runway();
+RESET ROLE;
+\endif
