@@ -348,3 +348,108 @@ fn a_company_wide_fall_quarantines_nothing_and_the_rule_is_off_by_default() {
     );
     assert_pool_invariants(&mut s);
 }
+
+#[test]
+fn a_hold_on_a_number_out_of_rotation_runs_out_and_a_repeat_call_does_not_renew_it() {
+    let db = TestDb::new("health_hold_runs_out");
+    let mut s = db.session();
+    let company = "Runs Out Realty";
+    company_with_rule(&mut s, company, 8893, 4);
+    let bad = "Runs Out Realty-1";
+    for n in 1..=3 {
+        round(&mut s, company, 95, n, "no_answer");
+    }
+    // The crossing outcome is recorded while number 1 holds its lead: no_answer keeps the hold
+    // to the end of the company's day, and quarantines the number.
+    let held = lead(95, 99);
+    s.execute(
+        "UPDATE signalwire_phone_numbers SET assigned_at = NULL WHERE vapi_phone_number_id = $1",
+        &[&bad],
+    )
+    .unwrap();
+    for good in 2..=4 {
+        let id = format!("{company}-{good}");
+        call(&mut s, company, &id, &lead(95, 40 + good), "no_booking");
+    }
+    s.execute(
+        "UPDATE signalwire_phone_numbers SET assigned_at = NULL WHERE vapi_phone_number_id = $1",
+        &[&bad],
+    )
+    .unwrap();
+    assert_eq!(assign(&mut s, company, &held).unwrap(), bad);
+    s.execute("SELECT record_call_outcome($1, 'no_answer')", &[&held])
+        .unwrap();
+    assert_eq!(state(&mut s, bad).0, "quarantined");
+    // Shorten the hold so that a renewal would move it: a repeat call must return the
+    // number as it is, its end unchanged and no 'renewed' row written.
+    s.execute(
+        "UPDATE signalwire_phone_numbers SET release_at = now() + interval '5 minutes'
+         WHERE vapi_phone_number_id = $1",
+        &[&bad],
+    )
+    .unwrap();
+    let before: String = s
+        .query_one(
+            "SELECT release_at::text FROM signalwire_phone_numbers WHERE vapi_phone_number_id = $1",
+            &[&bad],
+        )
+        .unwrap()
+        .get(0);
+    let row = s
+        .query_one(
+            "SELECT vapi_phone_number_id, chosen_by, release_at::text
+             FROM assign_phone_number($1, $2)",
+            &[&company, &held],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), bad);
+    assert_eq!(row.get::<_, String>(1), "current_hold");
+    assert_eq!(row.get::<_, String>(2), before);
+    assert_eq!(
+        count(
+            &mut s,
+            "SELECT count(*) FROM phone_number_ledger
+             WHERE event = 'renewed' AND vapi_phone_number_id = 'Runs Out Realty-1'"
+        ),
+        0
+    );
+    // A retired number's hold is not renewed either; an active one is.
+    let active = lead(95, 98);
+    let id = assign(&mut s, company, &active).unwrap();
+    s.execute(
+        "UPDATE signalwire_phone_numbers SET release_at = now() + interval '5 minutes'
+         WHERE vapi_phone_number_id = $1",
+        &[&id],
+    )
+    .unwrap();
+    assert_eq!(assign(&mut s, company, &active).unwrap(), id);
+    assert_eq!(
+        count(
+            &mut s,
+            &format!(
+                "SELECT count(*) FROM signalwire_phone_numbers
+                 WHERE vapi_phone_number_id = '{id}' AND release_at > now() + interval '1 hour'"
+            )
+        ),
+        1
+    );
+    s.execute("SELECT retire_phone_number($1)", &[&id]).unwrap();
+    s.execute(
+        "UPDATE signalwire_phone_numbers SET release_at = now() + interval '5 minutes'
+         WHERE vapi_phone_number_id = $1",
+        &[&id],
+    )
+    .unwrap();
+    assert_eq!(assign(&mut s, company, &active).unwrap(), id);
+    assert_eq!(
+        count(
+            &mut s,
+            &format!(
+                "SELECT count(*) FROM signalwire_phone_numbers
+                 WHERE vapi_phone_number_id = '{id}' AND release_at < now() + interval '6 minutes'"
+            )
+        ),
+        1
+    );
+    assert_pool_invariants(&mut s);
+}
