@@ -133,21 +133,56 @@ SELECT event, vapi_phone_number_id, reason FROM phone_number_ledger WHERE event 
 SELECT reinstate_phone_number('vapi-solo-1');
 SELECT vapi_phone_number_id, calls, state FROM number_health WHERE company = 'Solo Brokers' ORDER BY 1;
 
+\echo '== Overflow: Tiny Homes (1 number) borrows from Shared Pool (2 numbers) when its own pool is dry'
+SELECT * FROM import_phone_numbers($$[
+  {"vapi_phone_number_id": "vapi-tiny-1", "number": "+13105550301", "name": "Tiny line 1", "broker_company": "Tiny Homes"},
+  {"vapi_phone_number_id": "vapi-shared-1", "number": "+13105550401", "name": "Shared line 1", "broker_company": "Shared Pool"},
+  {"vapi_phone_number_id": "vapi-shared-2", "number": "+13105550402", "name": "Shared line 2", "broker_company": "Shared Pool"}
+]$$);
+SELECT company, overflow_company FROM set_pool_rules('Tiny Homes', overflow_company => 'Shared Pool');
+\echo '== One level only: Shared Pool cannot overflow in turn (55000), Tiny Homes not into itself (22023)'
+\set ON_ERROR_STOP 0
+SELECT company, overflow_company FROM set_pool_rules('Shared Pool', overflow_company => 'Acme Realty');
+SELECT company, overflow_company FROM set_pool_rules('Tiny Homes', overflow_company => 'Tiny Homes');
+\set ON_ERROR_STOP 1
+\echo '== Three Tiny Homes leads reply: the first gets its own line, the next two are lent Shared Pool lines (from_overflow)'
+SELECT vapi_phone_number_id, assigned_broker_company, chosen_by, from_overflow
+FROM assign_phone_number('Tiny Homes', '55555555-5555-5555-5555-555555555501');
+SELECT vapi_phone_number_id, assigned_broker_company, chosen_by, from_overflow
+FROM assign_phone_number('Tiny Homes', '55555555-5555-5555-5555-555555555502');
+SELECT vapi_phone_number_id, assigned_broker_company, chosen_by, from_overflow
+FROM assign_phone_number('Tiny Homes', '55555555-5555-5555-5555-555555555503');
+\echo '== A fourth lead: both pools are dry, and the error counts both; try_assign_phone_number returns it as a row'
+\set ON_ERROR_STOP 0
+\set VERBOSITY verbose
+SELECT vapi_phone_number_id FROM assign_phone_number('Tiny Homes', '55555555-5555-5555-5555-555555555504');
+\set VERBOSITY default
+\set ON_ERROR_STOP 1
+SELECT status, from_overflow, detail FROM try_assign_phone_number('Tiny Homes', '55555555-5555-5555-5555-555555555504');
+\echo '== A lent hold is kept for the company of its lead: a repeat call gets it back (renewed), the outcome and a callback lookup name Tiny Homes'
+SELECT vapi_phone_number_id, chosen_by, from_overflow
+FROM assign_phone_number('Tiny Homes', '55555555-5555-5555-5555-555555555502');
+SELECT vapi_phone_number_id, assigned_broker_company, last_call_outcome
+FROM record_call_outcome('55555555-5555-5555-5555-555555555502', 'no_answer', company => 'Tiny Homes');
+SELECT lead_id, company, vapi_phone_number_id, held_at_time FROM who_held_number('+13105550401');
+SELECT company, vapi_phone_number_id, state, lead_id, lead_company
+FROM number_states WHERE company IN ('Tiny Homes', 'Shared Pool') ORDER BY 1, 2;
+
 \echo '== Pool health per company'
 SELECT * FROM pool_health ORDER BY company;
 
 \echo '== This hour from the ledger, and how long each pool lasts at the recent pace'
-SELECT company, hour, assignments, releases, outcomes, peak_holds, peak_utilization_pct
+SELECT company, hour, assignments, releases, outcomes, peak_holds, peak_utilization_pct, lent, borrowed
 FROM pool_activity(since => date_trunc('hour', now())) ORDER BY company;
 SELECT * FROM pool_runway();
 
 \echo '== The pool now'
 SELECT vapi_phone_number_id, assigned_broker_company, assignment_status, currently_assigned_to,
-       to_char(release_at, 'YYYY-MM-DD HH24:MI') AS release_at
+       to_char(release_at, 'YYYY-MM-DD HH24:MI') AS release_at, lead_company
 FROM signalwire_phone_numbers ORDER BY 1;
 
 \echo '== The ledger: every assignment, outcome and release'
-SELECT id, event, vapi_phone_number_id, broker_company, lead_id, reason, actor
+SELECT id, event, vapi_phone_number_id, broker_company, lead_id, reason, actor, lead_company
 FROM phone_number_ledger ORDER BY id;
 
 \echo '== pg_cron runs the release every hour, and the alert check every 5 minutes'

@@ -89,8 +89,8 @@ $$;
 -- of holds open at once, and that peak against the company's numbers in service now; and the
 -- overflow use: `lent`, of the assignments, those for leads of companies that overflow into
 -- this pool; `borrowed`, this company's leads given a number of its overflow pool (counted
--- there, not in this company's assignments). A company without numbers of its own is not
--- listed.
+-- there, not in this company's assignments). A company with an overflow pool but no numbers
+-- of its own is listed with 0 numbers, for what it borrowed.
 -- Refused assignments (an exhausted pool) are not here: the error rolls back anything the
 -- call could record. Hours are those of the session's TimeZone.
 CREATE FUNCTION pool_activity(
@@ -108,6 +108,13 @@ WITH companies AS (
     FROM signalwire_phone_numbers
     WHERE pool_activity.company IS NULL OR assigned_broker_company = pool_activity.company
     GROUP BY assigned_broker_company
+    UNION ALL
+    SELECT cp.company, 0, 0
+    FROM company_policies AS cp
+    WHERE cp.overflow_company IS NOT NULL
+      AND (pool_activity.company IS NULL OR cp.company = pool_activity.company)
+      AND NOT EXISTS (SELECT FROM signalwire_phone_numbers AS p
+                      WHERE p.assigned_broker_company = cp.company)
 ), change AS (
     -- +1 a hold begins, -1 it ends; outcome rows move a hold's end and change nothing here.
     SELECT l.broker_company AS company, l.occurred_at, l.id, l.event,
@@ -169,7 +176,8 @@ COMMENT ON FUNCTION pool_activity(text, timestamptz, timestamptz) IS
 -- in each of the next 48 hours, and the hours until nothing is left to assign at that rate
 -- (NULL: no recent demand, or not within 48 hours). An overflow pool's demand includes what
 -- it lends (lent_per_hour, of assignments_per_hour); borrowed_per_hour is the company's leads
--- given its overflow pool's numbers, demand its own pool could not meet.
+-- given its overflow pool's numbers, demand its own pool could not meet; a company with an
+-- overflow pool but no numbers of its own is listed for it, always dry.
 CREATE FUNCTION pool_runway(recent interval DEFAULT '3 hours')
 RETURNS TABLE (company text, available bigint, assigned bigint, assignments_per_hour numeric,
                releases_next_24h bigint, hours_until_dry numeric, dry_at timestamptz,
@@ -203,7 +211,11 @@ WITH demand AS (
            coalesce(b.per_hour, 0) AS borrowed_per_hour,
            r.next_24h,
            _hours_until_dry(h.available, coalesce(d.per_hour, 0)::float8, r.by_hour) AS hours
-    FROM pool_health AS h
+    FROM (SELECT company, available, assigned FROM pool_health
+          UNION ALL
+          SELECT cp.company, 0, 0 FROM company_policies AS cp
+          WHERE cp.overflow_company IS NOT NULL
+            AND NOT EXISTS (SELECT FROM pool_health AS o WHERE o.company = cp.company)) AS h
     LEFT JOIN demand AS d ON d.company = h.company
     LEFT JOIN borrowing AS b ON b.company = h.company
     CROSS JOIN LATERAL (

@@ -81,7 +81,8 @@ COMMENT ON VIEW pool_health IS
     'Per company: available (assignable now), assigned, inactive (retired, free), total, utilization of usable numbers, holds overdue for release, resting (cooldown), at_cap (daily cap), quarantined (free).';
 
 -- Assignments of the last 24 hours, newest first, with the hold's current state. company owns
--- the number; lead_company is the lead's (another company's for an overflow hold).
+-- the number; lead_company is the lead's company when the number was lent to it (NULL: the
+-- owner's own lead).
 CREATE VIEW recent_assignments AS
 SELECT l.occurred_at AS assigned_at,
        l.broker_company AS company,
@@ -91,7 +92,7 @@ SELECT l.occurred_at AS assigned_at,
        l.release_at AS scheduled_release_at,
        (p.currently_assigned_to IS NOT DISTINCT FROM l.lead_id) AS still_held,
        l.actor,
-       coalesce(l.lead_company, l.broker_company) AS lead_company
+       l.lead_company
 FROM phone_number_ledger AS l
 LEFT JOIN signalwire_phone_numbers AS p USING (vapi_phone_number_id)
 WHERE l.event = 'assigned' AND l.occurred_at > now() - interval '24 hours'

@@ -560,7 +560,7 @@ SELECT l.occurred_at AS assigned_at,
        l.release_at AS scheduled_release_at,
        (p.currently_assigned_to IS NOT DISTINCT FROM l.lead_id) AS still_held,
        l.actor,
-       coalesce(l.lead_company, l.broker_company) AS lead_company
+       l.lead_company
 FROM phone_number_ledger AS l
 LEFT JOIN signalwire_phone_numbers AS p USING (vapi_phone_number_id)
 WHERE l.event = 'assigned' AND l.occurred_at > now() - interval '24 hours'
@@ -675,6 +675,13 @@ WITH companies AS (
     FROM signalwire_phone_numbers
     WHERE pool_activity.company IS NULL OR assigned_broker_company = pool_activity.company
     GROUP BY assigned_broker_company
+    UNION ALL
+    SELECT cp.company, 0, 0
+    FROM company_policies AS cp
+    WHERE cp.overflow_company IS NOT NULL
+      AND (pool_activity.company IS NULL OR cp.company = pool_activity.company)
+      AND NOT EXISTS (SELECT FROM signalwire_phone_numbers AS p
+                      WHERE p.assigned_broker_company = cp.company)
 ), change AS (
     -- +1 a hold begins, -1 it ends; outcome rows move a hold's end and change nothing here.
     SELECT l.broker_company AS company, l.occurred_at, l.id, l.event,
@@ -765,7 +772,11 @@ WITH demand AS (
            coalesce(b.per_hour, 0) AS borrowed_per_hour,
            r.next_24h,
            _hours_until_dry(h.available, coalesce(d.per_hour, 0)::float8, r.by_hour) AS hours
-    FROM pool_health AS h
+    FROM (SELECT company, available, assigned FROM pool_health
+          UNION ALL
+          SELECT cp.company, 0, 0 FROM company_policies AS cp
+          WHERE cp.overflow_company IS NOT NULL
+            AND NOT EXISTS (SELECT FROM pool_health AS o WHERE o.company = cp.company)) AS h
     LEFT JOIN demand AS d ON d.company = h.company
     LEFT JOIN borrowing AS b ON b.company = h.company
     CROSS JOIN LATERAL (

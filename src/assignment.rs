@@ -309,7 +309,12 @@ pub fn assign(
 
     if let Some(id) = &standing.current_hold {
         if let Some(renewed) = renew(client, company, lead, &standing, id)? {
-            let area = local_area(&standing, customer_phone);
+            // A lent number is matched by its owner's local presence, as when it was claimed.
+            let area = if renewed.from_overflow {
+                local_area(&lookup(client, &renewed.owner, lead)?, customer_phone)
+            } else {
+                local_area(&standing, customer_phone)
+            };
             let matched = area.map(|a| renewed.number.starts_with(&a));
             return Ok((
                 id.clone(),
@@ -507,7 +512,7 @@ fn claim(
     }))
     .catch_when(PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION, |_| {
         PoolError::LeadHoldTaken {
-            company: company.to_string(),
+            company: borrower.unwrap_or(company).to_string(),
             lead: lead.to_string(),
         }
         .raise()

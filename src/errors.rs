@@ -113,6 +113,9 @@ pub enum PoolError {
     /// A CRM table is owned by a role that is not a superuser: pool_ext writes to it with the
     /// extension owner's (superuser) rights, so its owner could run code with those rights.
     CrmOwnerNotSuperuser { table: String, owner: String },
+    /// set_pool_rules' overflow_company in a REPEATABLE READ transaction, whose snapshot may
+    /// not see an overflow rule another transaction committed meanwhile (a cycle could pass).
+    OverflowRuleNeedsFreshSnapshot,
     /// A pgrx-level SPI failure (such as a column read as the wrong type): a bug in pool_ext,
     /// not a mistake of the caller. Postgres' own errors inside SPI are raised by Postgres.
     Internal { problem: String },
@@ -204,6 +207,7 @@ impl PoolError {
             PoolError::PoolExhausted { .. } => ERRCODE_INSUFFICIENT_RESOURCES, // 53000
             PoolError::OverflowRefused { blocking: None, .. } => ERRCODE_INVALID_PARAMETER_VALUE, // 22023
             PoolError::OverflowRefused { .. } => ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, // 55000
+            PoolError::OverflowRuleNeedsFreshSnapshot => ERRCODE_INVALID_TRANSACTION_STATE, // 25000
             PoolError::LeadHoldTaken { .. } => ERRCODE_T_R_SERIALIZATION_FAILURE,          // 40001
             PoolError::NoHold { .. } => ERRCODE_NO_DATA_FOUND,                             // P0002
             PoolError::AmbiguousHold { .. } => ERRCODE_CARDINALITY_VIOLATION,              // 21000
@@ -249,6 +253,9 @@ impl PoolError {
                 shorten(company),
                 shorten(overflow)
             ),
+            PoolError::OverflowRuleNeedsFreshSnapshot => {
+                "overflow_company cannot be set in a REPEATABLE READ transaction".into()
+            }
             PoolError::OverflowRefused {
                 company,
                 blocking: None,
@@ -382,6 +389,11 @@ impl PoolError {
             PoolError::NumberHeld { release_at, .. } => {
                 Some(format!("The hold ends at {release_at}."))
             }
+            PoolError::OverflowRuleNeedsFreshSnapshot => Some(
+                "The one-level check must see every overflow rule committed so far; this \
+                 transaction's snapshot may be older than some."
+                    .into(),
+            ),
             _ => None,
         }
     }
@@ -410,6 +422,11 @@ impl PoolError {
                  add numbers to either pool, or relax their cooldown or daily cap \
                  (set_pool_rules)."
                     .to_string(),
+            ),
+            PoolError::OverflowRuleNeedsFreshSnapshot => Some(
+                "Set it on its own, or in a READ COMMITTED or SERIALIZABLE transaction. Nothing \
+                 was changed."
+                    .into(),
             ),
             PoolError::OverflowRefused { blocking: None, .. } => Some(
                 "Name another company's pool as overflow_company, or '' for none. Nothing was changed."
@@ -655,6 +672,12 @@ mod tests {
             .hint()
             .unwrap()
             .contains("set_pool_rules('Shared', overflow_company => '')"));
+        let stale = PoolError::OverflowRuleNeedsFreshSnapshot;
+        assert_eq!(
+            stale.sqlstate(),
+            PgSqlErrorCode::ERRCODE_INVALID_TRANSACTION_STATE
+        );
+        assert!(stale.hint().unwrap().contains("READ COMMITTED"));
         let target = refused(Some("Beta"), "Shared");
         assert_eq!(
             target.message(),

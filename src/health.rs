@@ -30,6 +30,7 @@ const QUARANTINE: Statement = Statement {
         pg_sys::FLOAT8OID,
         pg_sys::FLOAT8OID,
         pg_sys::INT8OID,
+        pg_sys::TEXTOID,
     ],
 };
 
@@ -42,11 +43,14 @@ const END_QUARANTINE: Statement = Statement {
 
 /// Count `outcome` of the call from number `id` (of `company`) to `lead` into the number's
 /// health, and quarantine the number when the company's rule says so. Returns whether it did.
+/// `lead_company`: the lead's company when the number was lent to it (an overflow hold), for
+/// the ledger row.
 pub fn record_outcome(
     client: &mut SpiClient<'_>,
     id: &str,
     company: &str,
     lead: pgrx::Uuid,
+    lead_company: Option<&str>,
     outcome: Outcome,
 ) -> Result<bool, PoolError> {
     let args: [DatumWithOid; 3] = [id.into(), company.into(), outcome.answered().into()];
@@ -68,7 +72,7 @@ pub fn record_outcome(
         return Ok(false);
     };
     let quarantine_for = row.get::<Interval>(7)?.expect("a default");
-    let args: [DatumWithOid; 7] = [
+    let args: [DatumWithOid; 8] = [
         id.into(),
         lead.into(),
         quarantine_for.into(),
@@ -76,6 +80,7 @@ pub fn record_outcome(
         number.rate().into(),
         whole_company.rate().into(),
         number.calls.into(),
+        lead_company.into(),
     ];
     let quarantined = client
         .update(&*plan(client, &QUARANTINE)?, Some(1), &args)?

@@ -76,14 +76,16 @@ pub fn record(
         };
         holds.push((text(1)?, text(2)?, text(7)?, facts));
     }
-    let (id, owner, facts) = match holds.as_slice() {
+    let (id, owner, lead_company, facts) = match holds.as_slice() {
         [] => {
             return Err(PoolError::NoHold {
                 lead: lead.to_string(),
                 company: company.map(str::to_string),
             })
         }
-        [(id, owner, _, facts)] => (id.clone(), owner.clone(), *facts),
+        [(id, owner, lead_company, facts)] => {
+            (id.clone(), owner.clone(), lead_company.clone(), *facts)
+        }
         many => {
             return Err(PoolError::AmbiguousHold {
                 lead: lead.to_string(),
@@ -108,7 +110,8 @@ pub fn record(
         }
     }
     // The number's health, and its quarantine when its answers fell behind its company's.
-    health::record_outcome(client, &id, &owner, lead, outcome)?;
+    let lent_to = (lead_company != owner).then_some(lead_company.as_str());
+    health::record_outcome(client, &id, &owner, lead, lent_to, outcome)?;
     let args: [DatumWithOid; 1] = [id.as_str().into()];
     let state = client.update(&*plan(client, &NUMBER_STATE)?, Some(1), &args)?;
     let row = state.first();

@@ -105,7 +105,7 @@ $$;
         );
         assert_eq!(
             columns,
-            "company,lead,customer_phone,vapi_phone_number_id,number,name,assigned_broker_company,assigned_at,release_at,area_code_matched,chosen_by"
+            "company,lead,customer_phone,vapi_phone_number_id,number,name,assigned_broker_company,assigned_at,release_at,area_code_matched,chosen_by,from_overflow"
         );
     }
 
@@ -203,6 +203,67 @@ $$;
 
     // Each argument error, and the unknown company with and without a suggestion, are in the
     // golden files (tests/regress: hostile.sql and errors.sql) with their full texts.
+
+    #[pg_test]
+    fn overflow_lends_one_level_under_the_lenders_rules_and_refuses_itself_and_cycles() {
+        pool("Borrower", 140, 1);
+        pool("Lender", 141, 1);
+        run("SELECT pool_ext.set_company_policy('Lender', retention => '5 hours')");
+        run("SELECT pool_ext.set_pool_rules('Borrower', overflow_company => 'Lender')");
+        let sql = |lead: &str| {
+            format!(
+                "SELECT vapi_phone_number_id || ' ' || assigned_broker_company || ' ' || from_overflow
+                 FROM pool_ext.assign_phone_number('Borrower', '{lead}')"
+            )
+        };
+        assert_eq!(one::<String>(&sql(LEAD_A)), "Borrower-1 Borrower false");
+        // The own pool is dry: the lender's number, by the lender's retention, for the lead's
+        // company.
+        assert_eq!(one::<String>(&sql(LEAD_B)), "Lender-1 Lender true");
+        assert!(one::<bool>(&format!(
+            "SELECT lead_company = 'Borrower' AND release_at = assigned_at + interval '5 hours'
+             FROM pool_ext.signalwire_phone_numbers WHERE currently_assigned_to = '{LEAD_B}'"
+        )));
+        assert!(one::<bool>(&format!(
+            "SELECT lead_company = 'Borrower' AND broker_company = 'Lender'
+             FROM pool_ext.phone_number_ledger WHERE lead_id = '{LEAD_B}'"
+        )));
+        let before = pool_state();
+        let err = error_of(
+            "SELECT pool_ext.assign_phone_number('Borrower', '00000000-0000-0000-0000-00000000000c')",
+        );
+        assert!(
+            err.starts_with(
+                "53000|No available phone numbers in pool for 'Borrower' nor in its overflow pool 'Lender'|\
+                 'Borrower': 1 of 1 numbers are assigned. Overflow pool 'Lender': 1 of 1 numbers are assigned.|"
+            ),
+            "{err}"
+        );
+        // Refused with a code, nothing changed: itself, and a cycle.
+        let err =
+            error_of("SELECT pool_ext.set_pool_rules('Borrower', overflow_company => 'Borrower')");
+        assert!(
+            err.starts_with("22023|Company 'Borrower' cannot overflow into its own pool|"),
+            "{err}"
+        );
+        let err =
+            error_of("SELECT pool_ext.set_pool_rules('Lender', overflow_company => 'Borrower')");
+        assert!(
+            err.starts_with(
+                "55000|'Lender' cannot overflow into 'Borrower': 'Borrower' overflows into another \
+                 pool itself (one level of overflow only)||Clear that rule first (set_pool_rules('Borrower'"
+            ),
+            "{err}"
+        );
+        assert_eq!(pool_state(), before);
+        assert_eq!(
+            one::<String>(
+                "SELECT string_agg(company || '>' || coalesce(overflow_company, '-'), ',' ORDER BY company)
+                 FROM pool_ext.company_policies"
+            ),
+            "Borrower>Lender,Lender>-"
+        );
+    }
 
     #[pg_test]
     fn release_frees_expired_holds_only_and_logs_each() {
@@ -400,8 +461,9 @@ $$;
     fn every_assignment_statement_uses_its_index_with_or_without_statistics() {
         use crate::assignment::{claim_sql, LOOKUP, RENEW};
         use crate::rules::ChosenBy;
-        let claim_types = "text, uuid, interval, timestamptz, int4, timestamptz, int8, text";
-        let claim_args = "'Acme', gen_random_uuid(), '18 hours', now(), 3, now(), 5, 'x'";
+        // The last: the lead's company of an overflow claim (issue 15).
+        let claim_types = "text, uuid, interval, timestamptz, int4, timestamptz, int8, text, text";
+        let claim_args = "'Acme', gen_random_uuid(), '18 hours', now(), 3, now(), 5, 'x', 'Other'";
         let mut steps = vec![
             (
                 LOOKUP.sql,

@@ -750,7 +750,7 @@ fn chosen_by_says_how_the_number_was_chosen_and_area_code_matched_stays_as_it_wa
     let off_again = assign_got(&mut s, company, &lead(1501, 1), Some("(212) 555-0199"));
     assert_eq!(summary(&off_again), row("off-415", "current_hold", None));
 
-    // The column is the result's last one, named chosen_by, of type text.
+    // The column is named chosen_by, of type text, before from_overflow (issue 15), the last.
     let stmt = s
         .prepare("SELECT * FROM assign_phone_number($1::text, $2::uuid)")
         .unwrap();
@@ -765,12 +765,14 @@ fn chosen_by_says_how_the_number_was_chosen_and_area_code_matched_stays_as_it_wa
             "assigned_at",
             "release_at",
             "area_code_matched",
-            "chosen_by"
+            "chosen_by",
+            "from_overflow"
         ]
     );
+    assert_eq!(stmt.columns()[7].type_(), &postgres::types::Type::TEXT);
     assert_eq!(
         stmt.columns().last().unwrap().type_(),
-        &postgres::types::Type::TEXT
+        &postgres::types::Type::BOOL
     );
     assert_pool_invariants(&mut s);
 }

@@ -249,7 +249,8 @@ pub fn assert_pool_invariants(db: &mut Client) {
         "SELECT count(*) FROM (
              SELECT currently_assigned_to FROM signalwire_phone_numbers
              WHERE currently_assigned_to IS NOT NULL
-             GROUP BY currently_assigned_to, assigned_broker_company HAVING count(*) > 1) AS d",
+             GROUP BY currently_assigned_to, coalesce(lead_company, assigned_broker_company)
+             HAVING count(*) > 1) AS d",
     );
     assert_eq!(double_holders, 0, "a lead holds two numbers of one company");
 }

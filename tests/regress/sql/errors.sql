@@ -76,6 +76,8 @@ SET currently_assigned_to = NULL, release_at = NULL, assignment_status = 'availa
 WHERE vapi_phone_number_id = 'errors-mixed-3';
 --   retired.
 SELECT retire_phone_number('errors-mixed-4');
+-- Errors Second Realty overflows into Errors Busy Realty (both dry).
+SELECT company, overflow_company FROM set_pool_rules('Errors Second Realty', overflow_company => 'Errors Busy Realty');
 SELECT vapi_phone_number_id, state FROM number_states WHERE company = 'Errors Mixed Realty' ORDER BY 1;
 
 -- CRM tables: one that fits, one with wrong columns, one owned by a role that is no superuser.
@@ -111,6 +113,23 @@ INSERT INTO errors_seen (what, sqlstate, message, detail, hint) SELECT * FROM ex
 INSERT INTO errors_seen (what, sqlstate, message, detail, hint) SELECT * FROM expect_error(
     'PoolExhausted: held, retired, resting, at cap',
     $$SELECT * FROM assign_phone_number('Errors Mixed Realty', '0000000e-0000-4000-8000-000000000002')$$);
+INSERT INTO errors_seen (what, sqlstate, message, detail, hint) SELECT * FROM expect_error(
+    'PoolExhausted: the company and its overflow pool',
+    $$SELECT * FROM assign_phone_number('Errors Second Realty', '0000000e-0000-4000-8000-000000000002')$$);
+-- OverflowRefused (55000; into itself, 22023, is in hostile.sql): a chain either way
+INSERT INTO errors_seen (what, sqlstate, message, detail, hint) SELECT * FROM expect_error(
+    'OverflowRefused: into a pool that overflows',
+    $$SELECT * FROM set_pool_rules('Errors Realty', overflow_company => 'Errors Second Realty')$$);
+INSERT INTO errors_seen (what, sqlstate, message, detail, hint) SELECT * FROM expect_error(
+    'OverflowRefused: from a pool others overflow into',
+    $$SELECT * FROM set_pool_rules('Errors Busy Realty', overflow_company => 'Errors Realty')$$);
+-- OverflowRuleNeedsFreshSnapshot (25000): an overflow rule set in REPEATABLE READ, whose
+-- snapshot could miss a rule committed meanwhile
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+INSERT INTO errors_seen (what, sqlstate, message, detail, hint) SELECT * FROM expect_error(
+    'OverflowRuleNeedsFreshSnapshot: in REPEATABLE READ',
+    $$SELECT * FROM set_pool_rules('Errors Busy Realty', overflow_company => 'Errors Second Realty')$$);
+COMMIT;
 -- TooLong (22023): one character over the 32 allowed
 INSERT INTO errors_seen (what, sqlstate, message, detail, hint) SELECT * FROM expect_error(
     'TooLong: customer_phone of 33 characters',
@@ -252,12 +271,13 @@ SELECT n, what, sqlstate, message, detail, hint FROM errors_seen ORDER BY n;
 -- pool_ext that no call through the API can provoke on purpose).
 SELECT v.variant, count(e.n) AS lines
 FROM (VALUES (1, 'NullArgument'), (2, 'BlankArgument'), (3, 'UnknownCompany'), (4, 'LeadHoldTaken'),
-             (5, 'PoolExhausted'), (6, 'TooLong'), (7, 'NonPositiveLimit'), (8, 'UnknownOutcome'),
-             (9, 'AppointmentNotExpected'), (10, 'AppointmentInPast'), (11, 'AppointmentTooFar'),
-             (12, 'NoHold'), (13, 'AmbiguousHold'), (14, 'InvalidPolicyHold'), (15, 'InvalidRule'),
-             (16, 'UnknownTimeZone'), (17, 'UnknownNumber'), (18, 'NumberHeld'), (19, 'InvalidImport'),
-             (20, 'CrmColumnsMissing'), (21, 'CrmLeadMissing'), (22, 'CrmTableDropped'),
-             (23, 'CrmOwnerNotSuperuser'), (24, 'Internal')) AS v (i, variant)
+             (5, 'PoolExhausted'), (6, 'OverflowRefused'), (7, 'OverflowRuleNeedsFreshSnapshot'),
+             (8, 'TooLong'), (9, 'NonPositiveLimit'),
+             (10, 'UnknownOutcome'), (11, 'AppointmentNotExpected'), (12, 'AppointmentInPast'),
+             (13, 'AppointmentTooFar'), (14, 'NoHold'), (15, 'AmbiguousHold'), (16, 'InvalidPolicyHold'),
+             (17, 'InvalidRule'), (18, 'UnknownTimeZone'), (19, 'UnknownNumber'), (20, 'NumberHeld'),
+             (21, 'InvalidImport'), (22, 'CrmColumnsMissing'), (23, 'CrmLeadMissing'),
+             (24, 'CrmTableDropped'), (25, 'CrmOwnerNotSuperuser'), (26, 'Internal')) AS v (i, variant)
 LEFT JOIN errors_seen AS e ON split_part(e.what, ':', 1) = v.variant
 GROUP BY v.i, v.variant ORDER BY v.i;
 -- None of the calls succeeded, and none changed anything (the CRM registration and the owner

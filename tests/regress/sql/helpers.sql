@@ -83,9 +83,11 @@ LANGUAGE sql STABLE AS $$
     WHERE (pool.assignment_status = 'assigned') IS DISTINCT FROM (last.event IS NOT DISTINCT FROM 'assigned')
        OR (pool.assignment_status = 'assigned' AND pool.currently_assigned_to <> last.lead_id)
     UNION ALL
+    -- The lead's company: an overflow hold (lead_company) counts with the lead's own holds.
     SELECT 'a lead holds two numbers of one company', count(*)
     FROM (SELECT FROM pool_ext.signalwire_phone_numbers WHERE currently_assigned_to IS NOT NULL
-          GROUP BY currently_assigned_to, assigned_broker_company HAVING count(*) > 1) AS d
+          GROUP BY currently_assigned_to, coalesce(lead_company, assigned_broker_company)
+          HAVING count(*) > 1) AS d
 $$;
 
 CREATE FUNCTION forget_companies(VARIADIC companies text[])

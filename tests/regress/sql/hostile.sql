@@ -1,4 +1,5 @@
--- A table of 112 hostile calls (the 94 of the former tests/hostile.rs and 18 for number health), each run through
+-- A table of 121 hostile calls (the 94 of the former tests/hostile.rs, 18 for number health and
+-- 9 for the overflow pool), each run through
 -- expect_error() (helpers.sql). Every one must fail with the SQLSTATE hostile.rs expects
 -- (column `as_expected`), with a short message that is no Rust panic, and the pool, the
 -- ledger, the policies, the CRM registration and the alert state must be exactly as before
@@ -152,6 +153,15 @@ INSERT INTO hostile_cases (what, statement, expected) VALUES
     ('pool rules: quarantine_for a month', $q$SELECT * FROM set_pool_rules('Hostile Realty', quarantine_for => '1 month')$q$, '22023'),
     ('pool rules: quarantine_for two years', $q$SELECT * FROM set_pool_rules('Hostile Realty', quarantine_for => '730 days')$q$, '22023'),
     ('pool rules: quarantine_for not an interval', $q$SELECT * FROM set_pool_rules('Hostile Realty', quarantine_for => 'a week or so')$q$, '22007'),
+    ('pool rules: white space overflow_company', $q$SELECT * FROM set_pool_rules('Hostile Realty', overflow_company => E' \t ')$q$, '22023'),
+    ('pool rules: overflow into itself', $q$SELECT * FROM set_pool_rules('Hostile Realty', overflow_company => 'Hostile Realty')$q$, '22023'),
+    ('pool rules: 10 KB overflow_company', $q$SELECT * FROM set_pool_rules('Hostile Realty', overflow_company => '$BIG')$q$, '42704'),
+    ('pool rules: unknown overflow_company', $q$SELECT * FROM set_pool_rules('Hostile Realty', overflow_company => 'No Such Pool')$q$, '42704'),
+    ('pool rules: overflow_company in another case', $q$SELECT * FROM set_pool_rules('Hostile Realty', overflow_company => 'other realty')$q$, '42704'),
+    ('pool rules: overflow_company with a trailing space', $q$SELECT * FROM set_pool_rules('Hostile Realty', overflow_company => 'Other Realty ')$q$, '42704'),
+    ('pool rules: overflow_company with a quote and a semicolon', $q$SELECT * FROM set_pool_rules('Hostile Realty', overflow_company => 'Other Realty''); DROP TABLE pool_ext.signalwire_phone_numbers; --')$q$, '42704'),
+    ('pool rules: overflow_company in unicode', $q$SELECT * FROM set_pool_rules('Hostile Realty', overflow_company => 'Öther Réalty ☎')$q$, '42704'),
+    ('pool rules: overflow_company with a Cyrillic O', $q$SELECT * FROM set_pool_rules('Hostile Realty', overflow_company => 'Оther Realty')$q$, '42704'),
     ('activity: not a time', $q$SELECT * FROM pool_activity('Hostile Realty', 'yesterday-ish')$q$, '22007'),
     ('runway: not an interval', $q$SELECT * FROM pool_runway('soon')$q$, '22007'),
     -- CRM registration
