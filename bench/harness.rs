@@ -6,7 +6,8 @@
 //! it into PASSES interleaved passes of at least a second each),
 //! POOL_EXT_BENCH_SAMPLES (latency samples per pool size, default 3000),
 //! POOL_EXT_BENCH_CYCLES (assign/release cycles for the bloat run, default 1,000,000),
-//! POOL_EXT_BENCH_ONLY (a comma-separated list of sections to run, default all; 1 to 8).
+//! POOL_EXT_BENCH_ONLY (a comma-separated list of sections to run, default all: 1 to 8 and 10;
+//! section 9 of bench/RESULTS.md is bench/compare-previous.sh's).
 
 use std::process::Command;
 use std::sync::{Arc, Barrier};
@@ -544,6 +545,12 @@ END;
         crm_one_call_vs_three_statements(seconds, &mut out);
     }
 
+    if want("10") {
+        // 10. Recording an outcome by company size (0.4.1 and later: health windows). Section 9
+        // of RESULTS.md is bench/compare-previous.sh's.
+        outcome_cost_by_company_size(seconds, &mut out);
+    }
+
     let path =
         std::env::var("POOL_EXT_BENCH_OUT").unwrap_or_else(|_| "/tmp/pool_ext-bench.md".into());
     std::fs::write(&path, &report).unwrap();
@@ -849,6 +856,96 @@ fn cost_by_company_size(seconds: Duration, out: &mut impl FnMut(String)) {
     out(format!(
         "pool_ext's tables still never analyzed after the runs: {}.\n",
         never_analyzed(&mut c)
+    ));
+}
+
+/// Section 10: the cost of recording a call's outcome by the size of the company's pool. Since
+/// 0.4.1 an outcome also writes its number's health window and counts its company's calls over
+/// the same period, reading one window row per number of the company (sql/statements/
+/// record_health.sql). One fresh database holds companies of 20 and 2,000 numbers whose every
+/// number has a full window (20 outcomes of the last hour), the quarantine rule off (the
+/// default); one pgbench client, each transaction rolled back (every call finds the windows
+/// as loaded): BEGIN; assign; ROLLBACK against BEGIN; assign; record_call_outcome; ROLLBACK,
+/// the four in turns. The outcome's own cost is the difference of the two means.
+fn outcome_cost_by_company_size(seconds: Duration, out: &mut impl FnMut(String)) {
+    const SIZES: [i32; 2] = [20, 2_000];
+    let pass = seconds / PASSES;
+    let mut c = fresh_db();
+    for (i, numbers) in SIZES.iter().enumerate() {
+        let company = format!("Outcomes {numbers}");
+        c.execute(
+            "CALL bench.load_company($1, $2, $3)",
+            &[&company, numbers, &(19_000_000_000i64 + i as i64 * 100_000)],
+        )
+        .unwrap();
+        // Full windows: 20 outcomes each over the last hour, three in four answered.
+        c.execute(
+            "INSERT INTO pool_ext.number_health_windows
+                 (vapi_phone_number_id, company, answered, called_at, company_calls, company_answered)
+             SELECT p.vapi_phone_number_id, p.assigned_broker_company,
+                    ARRAY(SELECT k % 4 <> 0 FROM generate_series(1, 20) AS k),
+                    ARRAY(SELECT now() - (21 - k) * interval '3 minutes' FROM generate_series(1, 20) AS k),
+                    0, 0
+             FROM pool_ext.signalwire_phone_numbers AS p
+             WHERE p.assigned_broker_company = $1",
+            &[&company],
+        )
+        .unwrap();
+    }
+    analyze_as_autovacuum(&mut c, &[]);
+    out("## 10. Recording an outcome, by company size: companies of 20 and 2,000 numbers, every number with a full health window (pgbench, 1 client; one transaction = BEGIN; assign; [record_call_outcome;] ROLLBACK)\n".into());
+    out(format!(
+        "The four runs in turns, {PASSES} passes of {} s each, the median pass of each. Quarantine \
+         rule off (the default): the window and the company's count are written all the same.\n",
+        pass.as_secs()
+    ));
+    out("| company | transaction | tps | mean ms | p99 ms |".into());
+    out("|---|---|---|---|---|".into());
+    // Side 2k: assign only on size k; side 2k+1: assign and outcome.
+    let runs = in_turns(
+        SIZES.len() * 2,
+        |i| {
+            let company = format!("Outcomes {}", SIZES[i / 2]);
+            let (name, text) = if i % 2 == 0 {
+                (
+                    "outcome_base",
+                    format!(
+                        "BEGIN;\nSELECT * FROM pool_ext.assign_phone_number('{company}', gen_random_uuid());\nROLLBACK;\n"
+                    ),
+                )
+            } else {
+                (
+                    "outcome_with",
+                    format!(
+                        "BEGIN;\nSELECT pool_ext.record_call_outcome(l.lead, 'no_booking') \
+                         FROM (SELECT gen_random_uuid() AS lead) AS l, \
+                         LATERAL pool_ext.assign_phone_number('{company}', l.lead) AS a;\nROLLBACK;\n"
+                    ),
+                )
+            };
+            vacuum_only(&mut c, &["pool_ext.number_health_windows"]);
+            pgbench_stats(DB, &["-f", &script_file(name, &text)], 1, pass)
+        },
+        |b| b.tps,
+    );
+    let mut outcome_ms = Vec::new();
+    for (k, numbers) in SIZES.iter().enumerate() {
+        let (base, with) = (&runs[2 * k], &runs[2 * k + 1]);
+        for (label, b) in [("assign", base), ("assign + outcome", with)] {
+            out(format!(
+                "| {numbers} numbers | {label} | {:.0} | {:.3} | {:.3} |",
+                b.tps, b.mean, b.p99
+            ));
+        }
+        outcome_ms.push(with.mean - base.mean);
+    }
+    out(format!(
+        "\nThe outcome's own cost (mean difference): {:.3} ms at 20 numbers, {:.3} ms at 2,000: \
+         **{:.2}x**. The assignment alone, company of 2,000 / company of 20: {:.2}x.\n",
+        outcome_ms[0],
+        outcome_ms[1],
+        outcome_ms[1] / outcome_ms[0],
+        runs[2].mean / runs[0].mean
     ));
 }
 

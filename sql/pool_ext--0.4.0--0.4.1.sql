@@ -95,10 +95,15 @@ SELECT interval '18 hours' AS retention,
 COMMENT ON VIEW _policy_defaults IS
     'The default of each per-company rule (internal): what a NULL column of company_policies means.';
 
-CREATE OR REPLACE FUNCTION company_policy(company text)
+-- company_policy gains overflow_company (the column added above): its result changes, so it
+-- is dropped and created. Statements name it in their text, nothing depends on it by oid, and no access level
+-- includes it (only the owner calls it).
+DROP FUNCTION company_policy(text);
+CREATE FUNCTION company_policy(company text)
 RETURNS TABLE (retention interval, booked_hold interval, time_zone text,
                low_water_count integer, low_water_share double precision,
-               local_presence boolean, cooldown interval, daily_cap integer)
+               local_presence boolean, cooldown interval, daily_cap integer,
+               overflow_company text)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT coalesce(p.retention, d.retention),
            coalesce(p.booked_hold, d.booked_hold),
@@ -108,10 +113,12 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                 THEN coalesce(p.low_water_share, d.low_water_share)::float8 END,
            coalesce(p.local_presence, d.local_presence),
            coalesce(p.cooldown, d.cooldown),
-           p.daily_cap
+           p.daily_cap,
+           p.overflow_company
     FROM @extschema@._policy_defaults AS d
     LEFT JOIN @extschema@.company_policies AS p ON p.company OPERATOR(pg_catalog.=) $1
 $$;
+REVOKE ALL ON FUNCTION company_policy(text) FROM PUBLIC;
 
 -- The day's assignments of each number are counted only where they matter (see
 -- sql/monitoring.sql): an exhausted pool's error reads pool_health. The defaults come from

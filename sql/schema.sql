@@ -219,12 +219,14 @@ SELECT interval '18 hours' AS retention,
 COMMENT ON VIEW _policy_defaults IS
     'The default of each per-company rule (internal): what a NULL column of company_policies means.';
 
--- The effective policy of any company, defaults included (_policy_defaults).
+-- The effective policy of any company, defaults included (_policy_defaults); overflow_company
+-- (since 0.4.1) has no default: NULL, none.
 -- Plain SQL without SET options so the planner inlines it into the statements that use it.
 CREATE FUNCTION company_policy(company text)
 RETURNS TABLE (retention interval, booked_hold interval, time_zone text,
                low_water_count integer, low_water_share double precision,
-               local_presence boolean, cooldown interval, daily_cap integer)
+               local_presence boolean, cooldown interval, daily_cap integer,
+               overflow_company text)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT coalesce(p.retention, d.retention),
            coalesce(p.booked_hold, d.booked_hold),
@@ -234,7 +236,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                 THEN coalesce(p.low_water_share, d.low_water_share)::float8 END,
            coalesce(p.local_presence, d.local_presence),
            coalesce(p.cooldown, d.cooldown),
-           p.daily_cap
+           p.daily_cap,
+           p.overflow_company
     FROM @extschema@._policy_defaults AS d
     LEFT JOIN @extschema@.company_policies AS p ON p.company OPERATOR(pg_catalog.=) $1
 $$;

@@ -25,5 +25,5 @@ SELECT policy.retention,
         WHERE l.lead_id = $2 AND coalesce(l.lead_company, l.broker_company) = $1
           AND l.event = 'assigned'
         ORDER BY l.id DESC LIMIT 1),
-       (SELECT cp.overflow_company FROM company_policies AS cp WHERE cp.company = $1)
+       policy.overflow_company
 FROM company_policy($1) AS policy
