@@ -176,8 +176,8 @@ COMMENT ON FUNCTION pool_activity(text, timestamptz, timestamptz) IS
 -- in each of the next 48 hours, and the hours until nothing is left to assign at that rate
 -- (NULL: no recent demand, or not within 48 hours). An overflow pool's demand includes what
 -- it lends (lent_per_hour, of assignments_per_hour); borrowed_per_hour is the company's leads
--- given its overflow pool's numbers, demand its own pool could not meet; a company with an
--- overflow pool but no numbers of its own is listed for it, always dry.
+-- given its overflow pool's numbers, demand its own pool could not meet, and counted in its
+-- hours_until_dry; a company with an overflow pool but no numbers of its own is listed too.
 CREATE FUNCTION pool_runway(recent interval DEFAULT '3 hours')
 RETURNS TABLE (company text, available bigint, assigned bigint, assignments_per_hour numeric,
                releases_next_24h bigint, hours_until_dry numeric, dry_at timestamptz,
@@ -210,7 +210,10 @@ WITH demand AS (
            coalesce(d.lent_per_hour, 0) AS lent_per_hour,
            coalesce(b.per_hour, 0) AS borrowed_per_hour,
            r.next_24h,
-           _hours_until_dry(h.available, coalesce(d.per_hour, 0)::float8, r.by_hour) AS hours
+           -- The company's own demand: its leads served by its overflow pool would have
+           -- taken its own numbers, had it had any to give.
+           _hours_until_dry(h.available, (coalesce(d.per_hour, 0) + coalesce(b.per_hour, 0))::float8,
+                            r.by_hour) AS hours
     FROM (SELECT company, available, assigned FROM pool_health
           UNION ALL
           SELECT cp.company, 0, 0 FROM company_policies AS cp

@@ -102,7 +102,8 @@ ORDER BY l.id DESC;
 CREATE VIEW overdue_holds AS
 SELECT vapi_phone_number_id, number, assigned_broker_company AS company,
        currently_assigned_to AS lead_id, assigned_at, release_at,
-       now() - release_at AS overdue_by
+       now() - release_at AS overdue_by,
+       lead_company  -- a lent hold's borrower (NULL: the owner's own lead)
 FROM signalwire_phone_numbers
 WHERE assignment_status = 'assigned' AND release_at <= now()
 ORDER BY release_at;

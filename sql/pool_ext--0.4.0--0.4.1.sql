@@ -498,15 +498,16 @@ REVOKE ALL ON FUNCTION set_pool_rules(text, integer, double precision, boolean, 
 DO $$
 DECLARE
     grantee regrole;
+    grantable boolean;
 BEGIN
-    FOR grantee IN
-        SELECT acl.grantee::regrole
+    FOR grantee, grantable IN
+        SELECT acl.grantee::regrole, acl.is_grantable
         FROM pg_catalog.pg_proc AS p, pg_catalog.aclexplode(p.proacl) AS acl
         WHERE p.oid = '@extschema@.set_pool_rules(text, integer, double precision, boolean, interval, integer)'::pg_catalog.regprocedure
           AND acl.privilege_type = 'EXECUTE' AND acl.grantee <> p.proowner AND acl.grantee <> 0
     LOOP
-        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION @extschema@.set_pool_rules(text, integer, double precision, boolean, interval, integer, double precision, integer, interval, text) TO %s',
-                                  grantee);
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION @extschema@.set_pool_rules(text, integer, double precision, boolean, interval, integer, double precision, integer, interval, text) TO %s%s',
+                                  grantee, CASE WHEN grantable THEN ' WITH GRANT OPTION' ELSE '' END);
     END LOOP;
 END
 $$;
@@ -573,6 +574,15 @@ LEFT JOIN signalwire_phone_numbers AS p USING (vapi_phone_number_id)
 WHERE l.event = 'assigned' AND l.occurred_at > now() - interval '24 hours'
 ORDER BY l.id DESC;
 
+CREATE OR REPLACE VIEW overdue_holds AS
+SELECT vapi_phone_number_id, number, assigned_broker_company AS company,
+       currently_assigned_to AS lead_id, assigned_at, release_at,
+       now() - release_at AS overdue_by,
+       lead_company  -- a lent hold's borrower (NULL: the owner's own lead)
+FROM signalwire_phone_numbers
+WHERE assignment_status = 'assigned' AND release_at <= now()
+ORDER BY release_at;
+
 CREATE OR REPLACE VIEW double_assignments AS
 SELECT 'lead holds several numbers of one company'::text AS problem,
        coalesce(lead_company, assigned_broker_company) AS company,
@@ -613,19 +623,22 @@ $$;
 -- REPLACE cannot do: each old one is renamed, the new one created (the same text as a fresh
 -- install), the old one's EXECUTE grants carried over to it, and the old one dropped. The new
 -- ones' initial privileges are the owner's alone, as a fresh install records them, so that
--- pg_dump saves the carried grants. _carry_grants exists only while this script runs.
+-- pg_dump saves the carried grants (with their grant option). _carry_grants exists only while
+-- this script runs.
 CREATE FUNCTION _carry_grants(old regprocedure, new regprocedure) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     grantee regrole;
+    grantable boolean;
 BEGIN
-    FOR grantee IN
-        SELECT acl.grantee::regrole
+    FOR grantee, grantable IN
+        SELECT acl.grantee::regrole, acl.is_grantable
         FROM pg_proc AS p, aclexplode(p.proacl) AS acl
         WHERE p.oid = old AND acl.privilege_type = 'EXECUTE'
           AND acl.grantee <> p.proowner AND acl.grantee <> 0
     LOOP
-        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %s', new::oid::regprocedure, grantee);
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %s%s', new::oid::regprocedure, grantee,
+                       CASE WHEN grantable THEN ' WITH GRANT OPTION' ELSE '' END);
     END LOOP;
     UPDATE pg_init_privs AS ip
     SET initprivs = ARRAY[makeaclitem(p.proowner, p.proowner, 'EXECUTE', false)]
@@ -778,7 +791,10 @@ WITH demand AS (
            coalesce(d.lent_per_hour, 0) AS lent_per_hour,
            coalesce(b.per_hour, 0) AS borrowed_per_hour,
            r.next_24h,
-           _hours_until_dry(h.available, coalesce(d.per_hour, 0)::float8, r.by_hour) AS hours
+           -- The company's own demand: its leads served by its overflow pool would have
+           -- taken its own numbers, had it had any to give.
+           _hours_until_dry(h.available, (coalesce(d.per_hour, 0) + coalesce(b.per_hour, 0))::float8,
+                            r.by_hour) AS hours
     FROM (SELECT company, available, assigned FROM pool_health
           UNION ALL
           SELECT cp.company, 0, 0 FROM company_policies AS cp

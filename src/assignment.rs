@@ -69,11 +69,11 @@ pub(crate) const LOOKUP: Statement = Statement {
     arg_types: &[pg_sys::TEXTOID, pg_sys::UUIDOID],
 };
 
-/// A company missing from company_pool_sizes (a restore with triggers disabled): counted here
-/// instead, until its next change of numbers adds it. $1 company.
+/// A company missing from company_pool_sizes (one without numbers of its own, or a restore
+/// with triggers disabled): counted, and a company without numbers given its row of 0.
+/// Text and parameters: sql/statements/count_pool_size.sql.
 const COUNT_ACTIVE: Statement = Statement {
-    sql: "SELECT count(*) FROM signalwire_phone_numbers
-          WHERE assigned_broker_company = $1 AND status = 'active'",
+    sql: include_str!("../sql/statements/count_pool_size.sql"),
     arg_types: &[pg_sys::TEXTOID],
 };
 

@@ -53,8 +53,8 @@ pub enum PoolError {
     OverflowRefused {
         company: String,
         overflow: String,
-        /// The company whose rule stands in the way (None: the company itself).
-        blocking: Option<String>,
+        /// The rule in the way, (who, into whom) it overflows (None: the company itself).
+        blocking: Option<(String, String)>,
     },
     /// A text argument longer than allowed.
     TooLong { argument: &'static str, max: usize },
@@ -72,6 +72,9 @@ pub enum PoolError {
     NoHold {
         lead: String,
         company: Option<String>,
+        /// The company named owns the number the lead holds, lent for this one (an overflow
+        /// hold): the outcome names the lead's company.
+        lent_for: Option<String>,
     },
     /// The lead holds numbers of several companies and no company was named.
     AmbiguousHold {
@@ -113,8 +116,9 @@ pub enum PoolError {
     /// A CRM table is owned by a role that is not a superuser: pool_ext writes to it with the
     /// extension owner's (superuser) rights, so its owner could run code with those rights.
     CrmOwnerNotSuperuser { table: String, owner: String },
-    /// set_pool_rules' overflow_company in a REPEATABLE READ transaction, whose snapshot may
-    /// not see an overflow rule another transaction committed meanwhile (a cycle could pass).
+    /// set_pool_rules' overflow_company in a REPEATABLE READ or SERIALIZABLE transaction,
+    /// whose snapshot may not see an overflow rule another transaction committed meanwhile (a
+    /// cycle could pass: SERIALIZABLE does not see a READ COMMITTED writer's rule either).
     OverflowRuleNeedsFreshSnapshot,
     /// A pgrx-level SPI failure (such as a column read as the wrong type): a bug in pool_ext,
     /// not a mistake of the caller. Postgres' own errors inside SPI are raised by Postgres.
@@ -254,7 +258,7 @@ impl PoolError {
                 shorten(overflow)
             ),
             PoolError::OverflowRuleNeedsFreshSnapshot => {
-                "overflow_company cannot be set in a REPEATABLE READ transaction".into()
+                "overflow_company can be set only in a READ COMMITTED transaction".into()
             }
             PoolError::OverflowRefused {
                 company,
@@ -267,24 +271,18 @@ impl PoolError {
             PoolError::OverflowRefused {
                 company,
                 overflow,
-                blocking: Some(blocking),
-            } if blocking == overflow => format!(
-                "'{}' cannot overflow into '{}': '{}' overflows into another pool itself \
-                 (one level of overflow only)",
-                shorten(company),
-                shorten(overflow),
-                shorten(overflow)
-            ),
-            PoolError::OverflowRefused {
-                company,
-                overflow,
-                blocking: Some(blocking),
+                blocking: Some((who, into)),
             } => format!(
-                "'{}' cannot overflow into '{}': '{}' overflows into '{}' (one level of overflow only)",
+                "'{}' cannot overflow into '{}': '{}' overflows into '{}' ({})",
                 shorten(company),
                 shorten(overflow),
-                shorten(blocking),
-                shorten(company)
+                shorten(who),
+                shorten(into),
+                if who == overflow && into == company {
+                    "a cycle"
+                } else {
+                    "one level of overflow only"
+                }
             ),
             PoolError::NonPositiveLimit { argument, value } => {
                 format!("{argument} must be a positive number, got {value}")
@@ -304,12 +302,14 @@ impl PoolError {
             PoolError::NoHold {
                 lead,
                 company: None,
+                ..
             } => {
                 format!("Lead {lead} holds no phone number")
             }
             PoolError::NoHold {
                 lead,
                 company: Some(company),
+                ..
             } => {
                 format!(
                     "Lead {lead} holds no phone number of '{}'",
@@ -424,18 +424,21 @@ impl PoolError {
                     .to_string(),
             ),
             PoolError::OverflowRuleNeedsFreshSnapshot => Some(
-                "Set it on its own, or in a READ COMMITTED or SERIALIZABLE transaction. Nothing \
-                 was changed."
+                "Set it in a READ COMMITTED transaction (BEGIN ISOLATION LEVEL READ COMMITTED). \
+                 Nothing was changed."
                     .into(),
             ),
             PoolError::OverflowRefused { blocking: None, .. } => Some(
                 "Name another company's pool as overflow_company, or '' for none. Nothing was changed."
                     .into(),
             ),
-            PoolError::OverflowRefused { blocking: Some(blocking), .. } => Some(format!(
+            PoolError::OverflowRefused {
+                blocking: Some((who, _)),
+                ..
+            } => Some(format!(
                 "Clear that rule first (set_pool_rules('{}', overflow_company => '')), or name \
                  another pool. Nothing was changed.",
-                shorten(blocking)
+                shorten(who)
             )),
             PoolError::LeadHoldTaken { .. } => Some(
                 "Retry the transaction: the call then returns the number the lead holds. \
@@ -453,6 +456,17 @@ impl PoolError {
                  e.g. '2026-12-01 15:00 America/New_York'."
                     .into(),
             ),
+            PoolError::NoHold {
+                company: Some(company),
+                lent_for: Some(lent_for),
+                ..
+            } => Some(format!(
+                "'{}' lent the lead its number for '{}' (its overflow pool): name the lead's \
+                 company, company => '{}'.",
+                shorten(company),
+                shorten(lent_for),
+                shorten(lent_for)
+            )),
             PoolError::NoHold { .. } => Some(
                 "Assign a number first with assign_phone_number(); a hold ends at its \
                  release_at and is then released."
@@ -645,10 +659,10 @@ mod tests {
 
     #[test]
     fn a_refused_overflow_says_which_rule_stands_in_the_way() {
-        let refused = |blocking: Option<&str>, overflow: &str| PoolError::OverflowRefused {
+        let refused = |blocking: Option<(&str, &str)>, overflow: &str| PoolError::OverflowRefused {
             company: "Acme".into(),
             overflow: overflow.into(),
-            blocking: blocking.map(str::to_string),
+            blocking: blocking.map(|(w, i)| (w.to_string(), i.to_string())),
         };
         let own = refused(None, "Acme");
         assert_eq!(
@@ -659,10 +673,10 @@ mod tests {
             own.sqlstate(),
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE
         );
-        let chain = refused(Some("Shared"), "Shared");
+        let chain = refused(Some(("Shared", "Other")), "Shared");
         assert_eq!(
             chain.message(),
-            "'Acme' cannot overflow into 'Shared': 'Shared' overflows into another pool itself (one level of overflow only)"
+            "'Acme' cannot overflow into 'Shared': 'Shared' overflows into 'Other' (one level of overflow only)"
         );
         assert_eq!(
             chain.sqlstate(),
@@ -672,13 +686,18 @@ mod tests {
             .hint()
             .unwrap()
             .contains("set_pool_rules('Shared', overflow_company => '')"));
+        let cycle = refused(Some(("Shared", "Acme")), "Shared");
+        assert_eq!(
+            cycle.message(),
+            "'Acme' cannot overflow into 'Shared': 'Shared' overflows into 'Acme' (a cycle)"
+        );
         let stale = PoolError::OverflowRuleNeedsFreshSnapshot;
         assert_eq!(
             stale.sqlstate(),
             PgSqlErrorCode::ERRCODE_INVALID_TRANSACTION_STATE
         );
         assert!(stale.hint().unwrap().contains("READ COMMITTED"));
-        let target = refused(Some("Beta"), "Shared");
+        let target = refused(Some(("Beta", "Acme")), "Shared");
         assert_eq!(
             target.message(),
             "'Acme' cannot overflow into 'Shared': 'Beta' overflows into 'Acme' (one level of overflow only)"

@@ -30,6 +30,31 @@ const MOVE_RELEASE: Statement = Statement {
     ],
 };
 
+/// The lead's company of a hold of `owner`'s number lent to the lead (an overflow hold).
+const LENT_FOR: Statement = Statement {
+    sql: "SELECT lead_company FROM signalwire_phone_numbers
+          WHERE currently_assigned_to = $1 AND assigned_broker_company = $2
+            AND lead_company IS NOT NULL
+          ORDER BY lead_company LIMIT 1",
+    arg_types: &[pg_sys::UUIDOID, pg_sys::TEXTOID],
+};
+
+/// When an outcome names the company that owns the lead's number but lent it for another
+/// (the natural mistake: assign_phone_number's assigned_broker_company is the owner), that
+/// other company, for the error's hint.
+fn lent_for(
+    client: &mut SpiClient<'_>,
+    lead: pgrx::Uuid,
+    owner: &str,
+) -> Result<Option<String>, PoolError> {
+    let args: [DatumWithOid; 2] = [lead.into(), owner.into()];
+    let rows = client.update(&*plan(client, &LENT_FOR)?, None, &args)?;
+    match rows.into_iter().next() {
+        Some(row) => Ok(row.get::<String>(1)?),
+        None => Ok(None),
+    }
+}
+
 /// The number as record_call_outcome returns it.
 /// Text and parameters: sql/statements/number_state.sql.
 const NUMBER_STATE: Statement = Statement {
@@ -81,6 +106,10 @@ pub fn record(
             return Err(PoolError::NoHold {
                 lead: lead.to_string(),
                 company: company.map(str::to_string),
+                lent_for: match company {
+                    Some(owner) => lent_for(client, lead, owner)?,
+                    None => None,
+                },
             })
         }
         [(id, owner, lead_company, facts)] => {

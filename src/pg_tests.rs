@@ -250,8 +250,8 @@ $$;
             error_of("SELECT pool_ext.set_pool_rules('Lender', overflow_company => 'Borrower')");
         assert!(
             err.starts_with(
-                "55000|'Lender' cannot overflow into 'Borrower': 'Borrower' overflows into another \
-                 pool itself (one level of overflow only)||Clear that rule first (set_pool_rules('Borrower'"
+                "55000|'Lender' cannot overflow into 'Borrower': 'Borrower' overflows into 'Lender' \
+                 (a cycle)||Clear that rule first (set_pool_rules('Borrower'"
             ),
             "{err}"
         );
@@ -625,6 +625,24 @@ $$;
              VALUES ('Size A-new', '+15551120001', 'Size A')");
         assert_eq!(mismatches(), "");
         assert_eq!(size_a(), 3);
+        // A company without numbers of its own that lends from an overflow pool is counted once
+        // by its first assignment and read from its row of 0 after; its first number adds 1.
+        run("SELECT pool_ext.set_pool_rules('Size C', overflow_company => 'Size B')");
+        run(&format!(
+            "SELECT pool_ext.assign_phone_number('Size C', '{LEAD_B}')"
+        ));
+        assert_eq!(
+            one::<i64>("SELECT active FROM pool_ext.company_pool_sizes WHERE company = 'Size C'"),
+            0
+        );
+        run("INSERT INTO pool_ext.signalwire_phone_numbers
+                 (vapi_phone_number_id, number, assigned_broker_company)
+             VALUES ('Size C-1', '+15551130001', 'Size C')");
+        assert_eq!(mismatches(), "");
+        assert_eq!(
+            one::<i64>("SELECT active FROM pool_ext.company_pool_sizes WHERE company = 'Size C'"),
+            1
+        );
     }
 
     /// A mark beyond the assignment's scan (a pool of 200: mark 40, scan 33): the assignments

@@ -181,16 +181,17 @@ const OVERFLOW_RULES: Statement = Statement {
 /// `company` may lend from `overflow`: a company with numbers, one level (rules::check_overflow).
 /// Changes of overflow rules take one lock in turn, so that two at once (A into B, B into A)
 /// cannot both pass the check; the lock is held until the caller's transaction ends. Under
-/// READ COMMITTED each check then sees the other's committed rule; SERIALIZABLE fails one of
-/// the two with 40001; REPEATABLE READ would see neither, so it is refused. An assignment
-/// follows one level whatever is stored, so no stored rule can make it go further.
+/// READ COMMITTED each check then sees the other's committed rule. A REPEATABLE READ or
+/// SERIALIZABLE snapshot may predate the other's commit (and SERIALIZABLE does not guard
+/// against a READ COMMITTED writer), so both are refused. An assignment follows one level
+/// whatever is stored, so no stored rule can make it go further.
 fn check_overflow_rule(
     client: &mut SpiClient<'_>,
     company: &str,
     overflow: &str,
 ) -> Result<(), PoolError> {
     // SAFETY: reading a backend-local global that Postgres sets at transaction start.
-    if unsafe { pg_sys::XactIsoLevel } == pg_sys::XACT_REPEATABLE_READ as i32 {
+    if unsafe { pg_sys::XactIsoLevel } >= pg_sys::XACT_REPEATABLE_READ as i32 {
         return Err(PoolError::OverflowRuleNeedsFreshSnapshot);
     }
     client.update(

@@ -358,21 +358,25 @@ pub fn check_overflow(
     overflow_of_overflow: Option<&str>,
     borrowers: &[String],
 ) -> Result<(), PoolError> {
-    let refused = |blocking: Option<&str>| {
+    let refused = |who: &str, into: &str| {
         Err(PoolError::OverflowRefused {
             company: company.to_string(),
             overflow: overflow.to_string(),
-            blocking: blocking.map(str::to_string),
+            blocking: Some((who.to_string(), into.to_string())),
         })
     };
     if overflow == company {
-        return refused(None);
+        return Err(PoolError::OverflowRefused {
+            company: company.to_string(),
+            overflow: overflow.to_string(),
+            blocking: None,
+        });
     }
-    if overflow_of_overflow.is_some() {
-        return refused(Some(overflow));
+    if let Some(further) = overflow_of_overflow {
+        return refused(overflow, further);
     }
     match borrowers.iter().find(|b| b.as_str() != company) {
-        Some(borrower) => refused(Some(borrower)),
+        Some(borrower) => refused(borrower, company),
         None => Ok(()),
     }
 }
@@ -857,11 +861,11 @@ mod tests {
         let none: &[String] = &[];
         // Several companies may share one pool: who else lends from Shared does not matter.
         assert_eq!(check_overflow("Acme", "Shared", None, none), Ok(()));
-        let refused = |blocking: Option<&str>, overflow: &str| {
+        let refused = |blocking: Option<(&str, &str)>, overflow: &str| {
             Err(PoolError::OverflowRefused {
                 company: "Acme".into(),
                 overflow: overflow.into(),
-                blocking: blocking.map(str::to_string),
+                blocking: blocking.map(|(w, i)| (w.to_string(), i.to_string())),
             })
         };
         assert_eq!(
@@ -871,17 +875,17 @@ mod tests {
         // Shared lends from Other: Acme -> Shared -> Other would be two levels.
         assert_eq!(
             check_overflow("Acme", "Shared", Some("Other"), none),
-            refused(Some("Shared"), "Shared")
+            refused(Some(("Shared", "Other")), "Shared")
         );
         // A cycle: Shared lends from Acme already.
         assert_eq!(
             check_overflow("Acme", "Shared", Some("Acme"), &["Shared".to_string()]),
-            refused(Some("Shared"), "Shared")
+            refused(Some(("Shared", "Acme")), "Shared")
         );
         // Beta lends from Acme: Acme is an overflow pool and may not lend from another.
         assert_eq!(
             check_overflow("Acme", "Shared", None, &["Beta".to_string()]),
-            refused(Some("Beta"), "Shared")
+            refused(Some(("Beta", "Acme")), "Shared")
         );
     }
 }

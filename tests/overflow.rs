@@ -475,7 +475,7 @@ fn opposite_overflow_rules_set_at_once_cannot_both_pass() {
     assert_eq!(refused.code().code(), "55000");
     assert_eq!(
         refused.message(),
-        "'Ovf Rule B' cannot overflow into 'Ovf Rule A': 'Ovf Rule A' overflows into another pool itself (one level of overflow only)"
+        "'Ovf Rule B' cannot overflow into 'Ovf Rule A': 'Ovf Rule A' overflows into 'Ovf Rule B' (a cycle)"
     );
 
     // At once, many times over: exactly one of each pair passes, the other gets 55000.
