@@ -3,9 +3,8 @@
 
 -- Companies at or under their low-water mark now, empty ones included: for a pg_cron check,
 -- a dashboard, or to catch what a rolled-back notification never said. The mark is
--- src/rules.rs's low_water_mark (a count, else a share of the company's active numbers, by
--- default _policy_defaults', rounded up), written out: a view must not call a function its
--- readers would need EXECUTE on. tests/pool_rules.rs checks that both agree.
+-- _low_water_mark's (sql/schema.sql), the one every assignment reads, with the company's
+-- share or _policy_defaults'.
 CREATE VIEW pool_alerts AS
 SELECT h.company,
        CASE WHEN h.available = 0 THEN 'empty' ELSE 'low' END AS level,
@@ -24,8 +23,8 @@ JOIN (
     FROM signalwire_phone_numbers GROUP BY assigned_broker_company
 ) AS size (company, active) ON size.company = h.company
 CROSS JOIN LATERAL (
-    SELECT coalesce(cp.low_water_count,
-                    ceil(coalesce(cp.low_water_share, d.low_water_share) * size.active))::bigint
+    SELECT _low_water_mark(cp.low_water_count, coalesce(cp.low_water_share, d.low_water_share),
+                           size.active)
 ) AS mark (low_water_mark)
 LEFT JOIN pool_alert_state AS a ON a.company = h.company
 WHERE h.available <= mark.low_water_mark;

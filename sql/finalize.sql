@@ -3,6 +3,9 @@
 
 -- Callers get EXECUTE only when an operator grants it (docs/security.md, "Roles and grants").
 REVOKE ALL ON ALL ROUTINES IN SCHEMA @extschema@ FROM PUBLIC;
+-- But the low-water mark: arithmetic on its arguments, which the view pool_alerts calls with its
+-- reader's rights (sql/schema.sql).
+GRANT EXECUTE ON FUNCTION _low_water_mark(integer, numeric, bigint) TO PUBLIC;
 
 -- These write their own ledger rows; the marker tells the direct-change triggers to stay out.
 ALTER FUNCTION assign_phone_number(text, uuid, text) SET pool_ext.in_api = 'on';

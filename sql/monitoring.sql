@@ -5,7 +5,8 @@
 -- quarantined (its answers fell behind its company's: sql/health.sql), resting
 -- (in the cooldown after a release), at_cap (the daily cap reached: assignments in the ledger
 -- since the start of the company's day) or available (the next assignment may take it).
--- assign_phone_number decides the same way (src/rules.rs, claim_order). The defaults come from
+-- assign_phone_number decides the same way (sql/statements/claim_number.sql and the claim's
+-- conditions in src/assignment.rs). The defaults come from
 -- _policy_defaults: a view must not call a function its readers would need EXECUTE on
 -- (company_policy()).
 -- The day's assignments are counted only where they matter: for the state, only under a

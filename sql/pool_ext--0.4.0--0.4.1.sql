@@ -95,13 +95,31 @@ SELECT interval '18 hours' AS retention,
 COMMENT ON VIEW _policy_defaults IS
     'The default of each per-company rule (internal): what a NULL column of company_policies means.';
 
--- company_policy gains overflow_company (the column added above): its result changes, so it
--- is dropped and created. Statements name it in their text, nothing depends on it by oid, and no access level
--- includes it (only the owner calls it).
+-- The low-water mark of a pool of `active` numbers, its one definition: an alert is raised
+-- when an assignment leaves this many assignable numbers or fewer. The company's count when it
+-- set one, else its share of the pool rounded up, in numeric so that 0.2 of 15 is 3; with
+-- neither, 0 (only an empty pool alerts). Read by every assignment
+-- (sql/statements/lookup_standing.sql, count_pool_size.sql) and by the view pool_alerts,
+-- whose readers need EXECUTE on it: it is granted to PUBLIC (sql/finalize.sql), being
+-- arithmetic on its arguments and nothing else. Operators qualified: a caller's search_path
+-- must not pick up its own.
+CREATE FUNCTION _low_water_mark(low_water_count integer, low_water_share numeric, active bigint)
+RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT COALESCE($1::bigint, pg_catalog.ceil($2 OPERATOR(pg_catalog.*) $3::numeric)::bigint, 0)
+$$;
+
+REVOKE ALL ON FUNCTION _low_water_mark(integer, numeric, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION _low_water_mark(integer, numeric, bigint) TO PUBLIC;
+
+-- company_policy gains overflow_company (the column added above), and its low_water_share is
+-- numeric (for _low_water_mark): its result changes, so it is dropped and created. Statements
+-- name it in their text, nothing depends on it by oid, and no access level includes it (only
+-- the owner calls it).
 DROP FUNCTION company_policy(text);
 CREATE FUNCTION company_policy(company text)
 RETURNS TABLE (retention interval, booked_hold interval, time_zone text,
-               low_water_count integer, low_water_share double precision,
+               low_water_count integer, low_water_share numeric,
                local_presence boolean, cooldown interval, daily_cap integer,
                overflow_company text)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
@@ -110,7 +128,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
            coalesce(p.time_zone, d.time_zone),
            p.low_water_count,
            CASE WHEN p.low_water_count IS NULL
-                THEN coalesce(p.low_water_share, d.low_water_share)::float8 END,
+                THEN coalesce(p.low_water_share, d.low_water_share) END,
            coalesce(p.local_presence, d.local_presence),
            coalesce(p.cooldown, d.cooldown),
            p.daily_cap,
@@ -199,8 +217,8 @@ JOIN (
     FROM signalwire_phone_numbers GROUP BY assigned_broker_company
 ) AS size (company, active) ON size.company = h.company
 CROSS JOIN LATERAL (
-    SELECT coalesce(cp.low_water_count,
-                    ceil(coalesce(cp.low_water_share, d.low_water_share) * size.active))::bigint
+    SELECT _low_water_mark(cp.low_water_count, coalesce(cp.low_water_share, d.low_water_share),
+                           size.active)
 ) AS mark (low_water_mark)
 LEFT JOIN pool_alert_state AS a ON a.company = h.company
 WHERE h.available <= mark.low_water_mark;

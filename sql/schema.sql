@@ -219,12 +219,26 @@ SELECT interval '18 hours' AS retention,
 COMMENT ON VIEW _policy_defaults IS
     'The default of each per-company rule (internal): what a NULL column of company_policies means.';
 
+-- The low-water mark of a pool of `active` numbers, its one definition: an alert is raised
+-- when an assignment leaves this many assignable numbers or fewer. The company's count when it
+-- set one, else its share of the pool rounded up, in numeric so that 0.2 of 15 is 3; with
+-- neither, 0 (only an empty pool alerts). Read by every assignment
+-- (sql/statements/lookup_standing.sql, count_pool_size.sql) and by the view pool_alerts,
+-- whose readers need EXECUTE on it: it is granted to PUBLIC (sql/finalize.sql), being
+-- arithmetic on its arguments and nothing else. Operators qualified: a caller's search_path
+-- must not pick up its own.
+CREATE FUNCTION _low_water_mark(low_water_count integer, low_water_share numeric, active bigint)
+RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT COALESCE($1::bigint, pg_catalog.ceil($2 OPERATOR(pg_catalog.*) $3::numeric)::bigint, 0)
+$$;
+
 -- The effective policy of any company, defaults included (_policy_defaults); overflow_company
 -- (since 0.4.1) has no default: NULL, none.
 -- Plain SQL without SET options so the planner inlines it into the statements that use it.
 CREATE FUNCTION company_policy(company text)
 RETURNS TABLE (retention interval, booked_hold interval, time_zone text,
-               low_water_count integer, low_water_share double precision,
+               low_water_count integer, low_water_share numeric,
                local_presence boolean, cooldown interval, daily_cap integer,
                overflow_company text)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
@@ -233,7 +247,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
            coalesce(p.time_zone, d.time_zone),
            p.low_water_count,
            CASE WHEN p.low_water_count IS NULL
-                THEN coalesce(p.low_water_share, d.low_water_share)::float8 END,
+                THEN coalesce(p.low_water_share, d.low_water_share) END,
            coalesce(p.local_presence, d.local_presence),
            coalesce(p.cooldown, d.cooldown),
            p.daily_cap,

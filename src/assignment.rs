@@ -26,8 +26,7 @@ use crate::crm::{self, CrmTables};
 use crate::errors::{PoolCounts, PoolError};
 use crate::plans::{plan, plan_sql, Statement};
 use crate::rules::{
-    alert_after_scan, alert_scan_size, area_prefix, claim_choices, low_water_mark, Alert, ChosenBy,
-    LOCK_SPACE,
+    alert_after_scan, alert_scan_size, area_prefix, claim_choices, Alert, ChosenBy, LOCK_SPACE,
 };
 use crate::validation::closest_name;
 
@@ -70,7 +69,8 @@ pub(crate) const LOOKUP: Statement = Statement {
 };
 
 /// A company missing from company_pool_sizes (one without numbers of its own, or a restore
-/// with triggers disabled): counted, and a company without numbers given its row of 0.
+/// with triggers disabled): counted, with its low-water mark, and a company without numbers
+/// given its row of 0.
 /// Text and parameters: sql/statements/count_pool_size.sql.
 const COUNT_ACTIVE: Statement = Statement {
     sql: include_str!("../sql/statements/count_pool_size.sql"),
@@ -255,30 +255,33 @@ fn lookup(
     let table = client.update(&*plan(client, &LOOKUP)?, None, &args)?;
     let row = table.first();
     let text = |i| row.get::<String>(i);
-    let low_water_count = row.get::<i32>(6)?.map(i64::from);
-    let low_water_share = row.get::<f64>(7)?;
-    let active = row.get::<i64>(9)?;
     let retention = row.get::<Interval>(1)?.expect("a policy retention");
     let rest_cutoff = row.get::<TimestampWithTimeZone>(2)?.expect("a cutoff");
     let daily_cap = row.get::<i32>(3)?;
     let day_start = row.get::<TimestampWithTimeZone>(4)?;
     let local_presence = row.get::<bool>(5)?.unwrap_or(true);
-    let alerted = row.get::<bool>(8)?.unwrap_or(false);
-    let crm = text(10)?
-        .zip(text(11)?)
+    let mark = row.get::<i64>(6)?.unwrap_or(0);
+    let alerted = row.get::<bool>(7)?.unwrap_or(false);
+    let active = row.get::<i64>(8)?;
+    let crm = text(9)?
+        .zip(text(10)?)
         .map(|(leads, interactions)| CrmTables {
             leads,
             interactions,
         });
-    let (current_hold, previous_number, overflow_company) = (text(12)?, text(13)?, text(14)?);
-    // A company missing from company_pool_sizes: counted here (the table's rows borrow the
-    // client, hence after them).
-    let active = match active {
-        Some(active) => active,
+    let (current_hold, previous_number, overflow_company) = (text(11)?, text(12)?, text(13)?);
+    // A company missing from company_pool_sizes: counted here, with its mark on that count
+    // (the table's rows borrow the client, hence after them).
+    let (active, mark) = match active {
+        Some(active) => (active, mark),
         None => {
             let args: [DatumWithOid; 1] = [company.into()];
             let counted = client.update(&*plan(client, &COUNT_ACTIVE)?, None, &args)?;
-            counted.first().get::<i64>(1)?.unwrap_or(0)
+            let row = counted.first();
+            (
+                row.get::<i64>(1)?.unwrap_or(0),
+                row.get::<i64>(2)?.unwrap_or(0),
+            )
         }
     };
     Ok(Standing {
@@ -287,7 +290,7 @@ fn lookup(
         daily_cap,
         day_start,
         local_presence,
-        mark: low_water_mark(low_water_count, low_water_share, active),
+        mark,
         active,
         alerted,
         crm,
@@ -632,6 +635,15 @@ fn nothing_to_give(
             overflow: None,
         });
     }
+    unknown_company(client, company)
+}
+
+/// The error for a company with no numbers, naming the known company closest to it (a
+/// mistyped name). Ok holds the error; Err, a failure finding out.
+pub(crate) fn unknown_company(
+    client: &mut SpiClient<'_>,
+    company: &str,
+) -> Result<PoolError, PoolError> {
     let mut names = Vec::new();
     for row in client.update(COMPANIES, None, &[])? {
         names.extend(row.get::<String>(1)?);

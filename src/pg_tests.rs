@@ -391,7 +391,7 @@ $$;
             "SELECT coalesce(string_agg(p.proname, ', ' ORDER BY p.proname), '')
              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
              WHERE n.nspname = 'pool_ext' AND p.prokind = 'f'
-               AND p.proname NOT IN ('company_policy', '_local_day_end')  -- inlined SQL helpers
+               AND p.proname NOT IN ('company_policy', '_local_day_end', '_low_water_mark')  -- inlined SQL helpers
                AND NOT EXISTS (SELECT FROM unnest(p.proconfig) AS c WHERE c LIKE 'search_path=pg_catalog,%')
                OR (n.nspname = 'pool_ext' AND p.prosecdef
                    AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pool_ext, pg_temp'], false))",
@@ -402,7 +402,9 @@ $$;
              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
              WHERE n.nspname = 'pool_ext' AND has_function_privilege('public', p.oid, 'EXECUTE')",
         );
-        assert_eq!(public, "");
+        // The low-water mark is arithmetic that the view pool_alerts calls with its reader's
+        // rights (sql/finalize.sql).
+        assert_eq!(public, "_low_water_mark");
         let definers = one::<i64>(
             "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
              WHERE n.nspname = 'pool_ext' AND p.prosecdef
@@ -576,6 +578,26 @@ $$;
              WHERE broker_company = 'Try Settings Co'",
         );
         assert_eq!(rows, "assigned:assign");
+    }
+
+    /// The low-water mark's one definition (_low_water_mark, read by every assignment and by
+    /// pool_alerts): a count, else a share of the pool rounded up in numeric; callable by any
+    /// role, since a monitoring role reads it through pool_alerts.
+    #[pg_test]
+    fn the_low_water_mark_is_a_count_or_a_rounded_up_share() {
+        let marks = one::<String>(
+            "SELECT string_agg(pool_ext._low_water_mark(c, s, n)::text, ',' ORDER BY i)
+             FROM (VALUES (1, NULL::int, 0.2, 5), (2, NULL, 0.2, 20), (3, NULL, 0.2, 21),
+                          (4, NULL, 0.2, 15), (5, NULL, 0.1, 30), (6, NULL, 0.7, 10),
+                          (7, NULL, 0.2, 0), (8, NULL, 0.5, 15), (9, NULL, 0.0, 15),
+                          (10, 3, NULL, 100), (11, NULL, NULL, 100)) AS v (i, c, s, n)",
+        );
+        // 20 % of 5; rounded up; 0.2 x 15 is 3 (numeric); no rule at all: only an empty pool.
+        assert_eq!(marks, "1,4,5,3,3,7,0,8,0,3,0");
+        assert!(one::<bool>(
+            "SELECT has_function_privilege('public',
+                 'pool_ext._low_water_mark(integer, numeric, bigint)', 'EXECUTE')"
+        ));
     }
 
     /// company_pool_sizes, the base of the low-water mark, equals a live count after every kind

@@ -5,6 +5,7 @@ use pgrx::datum::{DatumWithOid, Interval};
 use pgrx::pg_sys;
 use pgrx::spi::SpiClient;
 
+use crate::assignment::unknown_company;
 use crate::errors::PoolError;
 use crate::plans::{plan, Statement};
 use crate::rules::{check_overflow, OverflowChange, LOCK_SPACE, OVERFLOW_RULES_KEY};
@@ -80,7 +81,7 @@ const UPSERT_POOL_RULES: Statement = Statement {
 
 /// The effective pool rules, defaults included (_policy_defaults).
 const POOL_RULES: Statement = Statement {
-    sql: "SELECT r.low_water_count, r.low_water_share, r.local_presence, r.cooldown, r.daily_cap,
+    sql: "SELECT r.low_water_count, r.low_water_share::float8, r.local_presence, r.cooldown, r.daily_cap,
                  cp.quarantine_below::float8,
                  coalesce(cp.health_min_calls, d.health_min_calls),
                  coalesce(cp.quarantine_for, d.quarantine_for),
@@ -214,18 +215,7 @@ fn check_overflow_rule(
     if has_numbers {
         return Ok(());
     }
-    let mut names: Vec<String> = Vec::new();
-    for row in client.update(
-        "SELECT DISTINCT assigned_broker_company FROM signalwire_phone_numbers",
-        None,
-        &[],
-    )? {
-        names.extend(row.get::<String>(1)?);
-    }
-    Err(PoolError::UnknownCompany {
-        company: overflow.to_string(),
-        closest: closest_name(overflow, names.iter().map(String::as_str)),
-    })
+    Err(unknown_company(client, overflow)?)
 }
 
 /// Only names Postgres lists in pg_timezone_names: abbreviations and POSIX strings such as

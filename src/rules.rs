@@ -107,21 +107,6 @@ pub const MAX_RULE_COUNT: i64 = 100_000;
 /// A cooldown longer than this would take numbers out of the pool for good.
 pub const MAX_COOLDOWN: Micros = 7 * MICROS_PER_DAY;
 
-/// The low-water mark of a pool of `usable` numbers (active or held): an alert is raised when
-/// an assignment leaves this many assignable numbers or fewer. A count, when the company set
-/// one; otherwise a share of the pool, rounded up. company_policy() always gives one of them
-/// (the default share is _policy_defaults'); with neither, only an empty pool alerts.
-pub fn low_water_mark(count: Option<i64>, share: Option<f64>, usable: i64) -> i64 {
-    match count {
-        Some(count) => count,
-        // Less a hair, so binary fractions round as decimals do (0.2 x 15 is 3, not 4): the
-        // same mark pool_alerts computes in numeric.
-        None => (share.unwrap_or(0.0) * usable as f64 - 1e-9)
-            .ceil()
-            .max(0.0) as i64,
-    }
-}
-
 /// A number's calls and answers in its health window, or its company's over all its numbers'
 /// windows (sql/health.sql).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -617,21 +602,6 @@ mod tests {
         assert_eq!(alert_after_scan(ALERT_SCAN_LIMIT, m, true), Alert::Keep);
         // A negative mark cannot happen, but would scan one row rather than none.
         assert_eq!(alert_scan_size(-5), 1);
-    }
-
-    #[test]
-    fn low_water_mark_is_a_count_or_a_rounded_up_share() {
-        assert_eq!(low_water_mark(None, Some(0.2), 5), 1); // 20 % of 5
-        assert_eq!(low_water_mark(None, Some(0.2), 20), 4);
-        assert_eq!(low_water_mark(None, Some(0.2), 21), 5); // rounded up
-        assert_eq!(low_water_mark(None, Some(0.2), 15), 3); // 0.2 x 15 is 3.0000000000000004 in f64
-        assert_eq!(low_water_mark(None, Some(0.1), 30), 3);
-        assert_eq!(low_water_mark(None, Some(0.7), 10), 7);
-        assert_eq!(low_water_mark(None, Some(0.2), 0), 0);
-        assert_eq!(low_water_mark(None, Some(0.5), 15), 8);
-        assert_eq!(low_water_mark(None, Some(0.0), 15), 0); // alert only when empty
-        assert_eq!(low_water_mark(Some(3), None, 100), 3);
-        assert_eq!(low_water_mark(None, None, 100), 0); // no rule at all: only when empty
     }
 
     #[test]

@@ -3,6 +3,8 @@
 -- unanalyzed table multiplies into the plan's cost (a 0.3.0 plan crossed jit_above_cost that
 -- way), and nothing that only some calls need (each part is set up on every call).
 -- The lead's hold and previous number are the lead's company's, lent ones (overflow) included.
+-- The low-water mark is _low_water_mark's (sql/schema.sql) on the company's active numbers
+-- (when company_pool_sizes lacks the company, src/assignment.rs counts them and asks again).
 -- $1 company, $2 lead.
 SELECT policy.retention,
        clock_timestamp() - policy.cooldown,
@@ -12,10 +14,9 @@ SELECT policy.retention,
                AT TIME ZONE policy.time_zone
        END,
        policy.local_presence,
-       policy.low_water_count,
-       policy.low_water_share,
+       _low_water_mark(policy.low_water_count, policy.low_water_share, size.active),
        EXISTS (SELECT FROM pool_alert_state AS a WHERE a.company = $1),
-       (SELECT s.active FROM company_pool_sizes AS s WHERE s.company = $1),
+       size.active,
        (SELECT t.leads::text FROM crm_tables AS t),
        (SELECT t.interactions::text FROM crm_tables AS t),
        (SELECT own.vapi_phone_number_id FROM signalwire_phone_numbers AS own
@@ -27,3 +28,6 @@ SELECT policy.retention,
         ORDER BY l.id DESC LIMIT 1),
        policy.overflow_company
 FROM company_policy($1) AS policy
+CROSS JOIN LATERAL (
+    SELECT (SELECT s.active FROM company_pool_sizes AS s WHERE s.company = $1) AS active
+) AS size
