@@ -303,11 +303,15 @@ new_sql -d pool_majors_fresh -c 'CREATE EXTENSION pool_ext'
 # the sequence's ACL and initial privileges written out as the owner's default
 # ({postgres=arwdDxtm/postgres}, {postgres=rwU/postgres}); pg_upgrade restores them as NULL,
 # which means that default, and records no initial privileges equal to it. Both read alike here.
+# The same for the one function whose ACL is a function's default, owner and PUBLIC
+# (_low_water_mark, granted to PUBLIC after the extension revokes all routines from it).
 owner_default() {
   sed -E -e '/^relation .* kind [rv] /s/ acl \{postgres=arwdDxtm\/postgres\} / acl (default) /' \
          -e '/^relation .* kind S /s/ acl \{postgres=rwU\/postgres\} / acl (default) /' \
          -e '/^initprivs (table|view) .* \{postgres=arwdDxtm\/postgres\}$/d' \
-         -e '/^initprivs sequence .* \{postgres=rwU\/postgres\}$/d'
+         -e '/^initprivs sequence .* \{postgres=rwU\/postgres\}$/d' \
+         -e '/^routine /s/ acl \{postgres=X\/postgres,=X\/postgres\} / acl (default) /' \
+         -e '/^initprivs function .* \{postgres=X\/postgres,=X\/postgres\}$/d'
 }
 new_sql -d "$db" -f tests/upgrade/catalog.sql | owner_default >"$work/catalog-upgraded.txt"
 new_sql -d pool_majors_fresh -f tests/upgrade/catalog.sql | owner_default >"$work/catalog-fresh.txt"
