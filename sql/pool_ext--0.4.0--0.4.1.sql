@@ -478,10 +478,35 @@ COMMENT ON VIEW number_health IS
 
 REVOKE ALL ON number_health FROM PUBLIC;
 
+-- Routines whose result or arguments change are created anew: _carry_grants gives the new one
+-- the EXECUTE grants of the old one (with their grant option), and makes its initial
+-- privileges the owner's alone, as a fresh install records them, so that pg_dump saves the
+-- carried grants. It exists only while this script runs.
+CREATE FUNCTION _carry_grants(old regprocedure, new regprocedure) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    grantee regrole;
+    grantable boolean;
+BEGIN
+    FOR grantee, grantable IN
+        SELECT acl.grantee::regrole, acl.is_grantable
+        FROM pg_proc AS p, aclexplode(p.proacl) AS acl
+        WHERE p.oid = old AND acl.privilege_type = 'EXECUTE'
+          AND acl.grantee <> p.proowner AND acl.grantee <> 0
+    LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %s%s', new::oid::regprocedure, grantee,
+                       CASE WHEN grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+    UPDATE pg_init_privs AS ip
+    SET initprivs = ARRAY[makeaclitem(p.proowner, p.proowner, 'EXECUTE', false)]
+    FROM pg_proc AS p
+    WHERE ip.classoid = 'pg_proc'::regclass AND ip.objoid = p.oid AND ip.objsubid = 0
+      AND p.oid = new;
+END
+$$;
+
 -- set_pool_rules gains quarantine_below, health_min_calls, quarantine_for and
--- overflow_company: a new signature. The EXECUTE grants of the old one move to the new one, and its initial
--- privileges are the owner's alone (as a fresh install records them), so that pg_dump saves
--- the moved grants.
+-- overflow_company: a new signature, which takes the old one's grants (_carry_grants).
 CREATE  FUNCTION "set_pool_rules"(
 	"company" TEXT,
 	"low_water_count" INT DEFAULT NULL,
@@ -513,31 +538,9 @@ AS 'MODULE_PATHNAME', 'set_pool_rules_wrapper';
 REVOKE ALL ON FUNCTION set_pool_rules(text, integer, double precision, boolean, interval,
                                       integer, double precision, integer, interval, text) FROM PUBLIC;
 
-DO $$
-DECLARE
-    grantee regrole;
-    grantable boolean;
-BEGIN
-    FOR grantee, grantable IN
-        SELECT acl.grantee::regrole, acl.is_grantable
-        FROM pg_catalog.pg_proc AS p, pg_catalog.aclexplode(p.proacl) AS acl
-        WHERE p.oid = '@extschema@.set_pool_rules(text, integer, double precision, boolean, interval, integer)'::pg_catalog.regprocedure
-          AND acl.privilege_type = 'EXECUTE' AND acl.grantee <> p.proowner AND acl.grantee <> 0
-    LOOP
-        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION @extschema@.set_pool_rules(text, integer, double precision, boolean, interval, integer, double precision, integer, interval, text) TO %s%s',
-                                  grantee, CASE WHEN grantable THEN ' WITH GRANT OPTION' ELSE '' END);
-    END LOOP;
-END
-$$;
-
+SELECT _carry_grants('set_pool_rules(text, integer, double precision, boolean, interval, integer)',
+                     'set_pool_rules(text, integer, double precision, boolean, interval, integer, double precision, integer, interval, text)');
 DROP FUNCTION set_pool_rules(text, integer, double precision, boolean, interval, integer);
-
-UPDATE pg_catalog.pg_init_privs AS ip
-SET initprivs = ARRAY[pg_catalog.makeaclitem(p.proowner, p.proowner, 'EXECUTE', false)]
-FROM pg_catalog.pg_proc AS p
-WHERE ip.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND ip.objoid = p.oid
-  AND ip.objsubid = 0
-  AND p.oid = '@extschema@.set_pool_rules(text, integer, double precision, boolean, interval, integer, double precision, integer, interval, text)'::pg_catalog.regprocedure;
 
 CREATE  FUNCTION "reinstate_phone_number"(
 	"vapi_phone_number_id" TEXT
@@ -639,33 +642,8 @@ $$;
 
 -- assign_phone_number, pool_activity and pool_runway gain result columns, which CREATE OR
 -- REPLACE cannot do: each old one is renamed, the new one created (the same text as a fresh
--- install), the old one's EXECUTE grants carried over to it, and the old one dropped. The new
--- ones' initial privileges are the owner's alone, as a fresh install records them, so that
--- pg_dump saves the carried grants (with their grant option). _carry_grants exists only while
--- this script runs.
-CREATE FUNCTION _carry_grants(old regprocedure, new regprocedure) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    grantee regrole;
-    grantable boolean;
-BEGIN
-    FOR grantee, grantable IN
-        SELECT acl.grantee::regrole, acl.is_grantable
-        FROM pg_proc AS p, aclexplode(p.proacl) AS acl
-        WHERE p.oid = old AND acl.privilege_type = 'EXECUTE'
-          AND acl.grantee <> p.proowner AND acl.grantee <> 0
-    LOOP
-        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %s%s', new::oid::regprocedure, grantee,
-                       CASE WHEN grantable THEN ' WITH GRANT OPTION' ELSE '' END);
-    END LOOP;
-    UPDATE pg_init_privs AS ip
-    SET initprivs = ARRAY[makeaclitem(p.proowner, p.proowner, 'EXECUTE', false)]
-    FROM pg_proc AS p
-    WHERE ip.classoid = 'pg_proc'::regclass AND ip.objoid = p.oid AND ip.objsubid = 0
-      AND p.oid = new;
-END
-$$;
-
+-- install), the old one's EXECUTE grants carried over to it (_carry_grants, above), and the
+-- old one dropped.
 ALTER FUNCTION assign_phone_number(text, uuid, text) RENAME TO _assign_phone_number_0_4_0;
 ALTER FUNCTION pool_activity(text, timestamptz, timestamptz) RENAME TO _pool_activity_0_4_0;
 ALTER FUNCTION pool_runway(interval) RENAME TO _pool_runway_0_4_0;

@@ -137,5 +137,6 @@ SELECT coalesce(current_setting('pool_ext_upgrade.reports_granted', true) = 'on'
 SET ROLE upgrade_caller;
 SELECT sum(borrowed) FROM pool_ext.pool_activity('Upgrade Co');
 SELECT sum(lent_per_hour) FROM pool_ext.pool_runway();
+SELECT daily_cap FROM pool_ext.set_pool_rules('Upgrade Co', daily_cap => 6);
 RESET ROLE;
 \endif
