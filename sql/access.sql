@@ -24,6 +24,7 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
         ('monitor',  'view',      'double_assignments'),
         ('monitor',  'view',      'number_health'),
         ('monitor',  'function',  'who_held_number(text, timestamp with time zone)'),
+        ('monitor',  'view',      'ledger_partitions'),
         ('operator', 'procedure', 'release_expired_phone_numbers_in_batches(integer, bigint)'),
         ('operator', 'function',  'force_release_phone_number(text, text)'),
         ('operator', 'function',  'import_phone_numbers(jsonb)'),
@@ -34,7 +35,11 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
         ('operator', 'function',  'set_company_policy(text, interval, interval, text)'),
         ('operator', 'function',  'set_pool_rules(text, integer, double precision, boolean, interval, integer, double precision, integer, interval, text)'),
         ('operator', 'function',  'schedule_release_job(text, text)'),
-        ('operator', 'function',  'unschedule_release_job(text)')
+        ('operator', 'function',  'unschedule_release_job(text)'),
+        ('operator', 'function',  'maintain_ledger()'),
+        ('operator', 'function',  'set_ledger_retention(integer, text)'),
+        ('operator', 'function',  'schedule_ledger_maintenance(text, text)'),
+        ('operator', 'function',  'unschedule_ledger_maintenance(text)')
     ) AS levels (level, kind, object)
     -- operator includes caller and monitor
     WHERE level = access OR (access = 'operator' AND level IN ('caller', 'monitor'))

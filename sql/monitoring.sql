@@ -145,7 +145,9 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, 
         SELECT occurred_at FROM phone_number_ledger AS r
         WHERE r.number = a.number AND r.occurred_at >= a.occurred_at
           AND r.event = 'released' AND r.id > a.id
-        ORDER BY r.id LIMIT 1
+        -- in the order of the (number, occurred_at) index: the first release after the hold
+        -- is its first row, however long the number's later history
+        ORDER BY r.occurred_at, r.id LIMIT 1
     ) AS r ON true
     WHERE a.number = phone AND a.event = 'assigned' AND a.occurred_at <= at_time
     ORDER BY a.occurred_at DESC, a.id DESC

@@ -36,11 +36,120 @@ CREATE UNIQUE INDEX idx_signalwire_pool_lead_hold
     ON signalwire_phone_numbers (currently_assigned_to, coalesce(lead_company, assigned_broker_company))
     WHERE currently_assigned_to IS NOT NULL;
 
--- A quarantine writes a ledger row. Checking the constraint reads the ledger once.
-ALTER TABLE phone_number_ledger
-    DROP CONSTRAINT phone_number_ledger_event_check,
-    ADD CONSTRAINT phone_number_ledger_event_check
-        CHECK (event IN ('assigned', 'outcome', 'released', 'renewed', 'quarantined'));
+-- The ledger, partitioned by month (issue 16; sql/schema.sql and sql/ledger.sql say why and
+-- how). A table cannot become partitioned in place: the 0.4.0 ledger is renamed, a partitioned
+-- one takes its name, sequence and grants, and its rows are copied over, ids and all, into one
+-- partition per month; indexes are built after the copy, which is faster than keeping them
+-- up to date row by row (docs/install.md gives the time for 10,000,000 rows). The months are
+-- not members of the extension, as those maintain_ledger() makes are not: pg_dump dumps them
+-- whole. The views that read the old table are created anew below; it is dropped at the end.
+-- The quarantine's ledger event is in the new table's constraint.
+ALTER FUNCTION phone_number_ledger_is_append_only() RENAME TO _ledger_is_append_only;
+ALTER EXTENSION pool_ext DROP TABLE phone_number_ledger;
+ALTER TABLE phone_number_ledger RENAME TO _phone_number_ledger_0_4_0;
+CREATE TABLE phone_number_ledger (
+    id                   bigint NOT NULL DEFAULT nextval('phone_number_ledger_id_seq'::regclass),
+    event                text NOT NULL CONSTRAINT phone_number_ledger_event_check
+                             CHECK (event IN ('assigned', 'outcome', 'released', 'renewed', 'quarantined')),
+    vapi_phone_number_id text NOT NULL,
+    number               text NOT NULL,
+    broker_company       text NOT NULL,
+    lead_id              uuid NOT NULL,
+    occurred_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
+    release_at           timestamptz,
+    reason               text NOT NULL,
+    actor                text NOT NULL DEFAULT session_user,
+    lead_company         text
+) PARTITION BY RANGE (occurred_at);
+ALTER SEQUENCE phone_number_ledger_id_seq OWNED BY phone_number_ledger.id;
+COMMENT ON TABLE phone_number_ledger IS
+    'Append-only history of every assignment and release, partitioned by month; answers who held which number when.';
+CREATE TRIGGER phone_number_ledger_no_update_delete
+    BEFORE UPDATE OR DELETE ON phone_number_ledger
+    FOR EACH ROW EXECUTE FUNCTION _ledger_is_append_only();
+CREATE TRIGGER phone_number_ledger_no_truncate
+    BEFORE TRUNCATE ON phone_number_ledger
+    FOR EACH STATEMENT EXECUTE FUNCTION _ledger_is_append_only();
+ALTER TABLE phone_number_ledger ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON phone_number_ledger FROM PUBLIC;
+-- Grants on the table itself (none unless an operator gave some) go with it, set in the
+-- catalog so that they are not recorded as the extension's initial privileges (pg_dump would
+-- leave them out).
+DO $$
+DECLARE
+    acl text := (SELECT c.relacl::text FROM pg_catalog.pg_class AS c
+                 WHERE c.oid = '@extschema@._phone_number_ledger_0_4_0'::regclass);
+BEGIN
+    IF acl IS NOT NULL THEN
+        UPDATE pg_catalog.pg_class SET relacl = acl::aclitem[]
+        WHERE oid = '@extschema@.phone_number_ledger'::regclass;
+    END IF;
+END
+$$;
+SELECT pg_catalog.pg_extension_config_dump('phone_number_ledger', '');
+
+-- The indexes, TRUNCATE guard and privileges of one partition of the ledger. Few indexes:
+-- every assignment and release writes a ledger row, and each index is paid for on every one
+-- of them (see bench/RESULTS.md).
+CREATE FUNCTION _index_ledger_partition(partition regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+DECLARE
+    name text := (SELECT relname FROM pg_class WHERE oid = partition);
+BEGIN
+    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (id)', partition, name || '_pkey');
+    -- A lead's history, newest first (the returning lead's previous number).
+    EXECUTE format('CREATE INDEX %I ON %s (lead_id, occurred_at)', name || '_lead', partition);
+    -- "Who held +1... at time T": inbound callbacks are looked up by the phone number; and
+    -- the daily cap counts a number's assignments since the day began.
+    EXECUTE format('CREATE INDEX %I ON %s (number, occurred_at)', name || '_number_time', partition);
+    -- Time windows (pool_activity, pool_runway): rows arrive in time order, so a BRIN index
+    -- of a few pages finds them at almost no cost per insert.
+    EXECUTE format('CREATE INDEX %I ON %s USING brin (occurred_at)', name || '_time', partition);
+    EXECUTE format('CREATE TRIGGER phone_number_ledger_no_truncate BEFORE TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._ledger_is_append_only()', partition);
+    -- Read through the parent only: nobody but the owner reads or writes a partition itself.
+    EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', partition);
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', partition);
+END
+$$;
+
+CREATE TABLE phone_number_ledger_default PARTITION OF phone_number_ledger DEFAULT;
+SELECT pg_catalog.pg_extension_config_dump('phone_number_ledger_default', '');
+
+-- One partition per month of the old rows and for this month and the next two; the rows;
+-- then each partition's indexes.
+DO $$
+DECLARE
+    month_start timestamptz;
+    name text;
+BEGIN
+    FOR month_start IN
+        SELECT DISTINCT date_trunc('month', l.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+        FROM @extschema@._phone_number_ledger_0_4_0 AS l
+        UNION
+        SELECT (date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') + make_interval(months => ahead)
+        FROM generate_series(0, 2) AS ahead
+    LOOP
+        name := 'phone_number_ledger_' || to_char(month_start AT TIME ZONE 'UTC', 'YYYY_MM');
+        -- Made and attached as maintain_ledger() does (LIKE, then ATTACH), so that the
+        -- partition's constraints are its own and pg_dump writes them with it.
+        EXECUTE format('CREATE TABLE @extschema@.%I (LIKE @extschema@.phone_number_ledger '
+                       'INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
+        EXECUTE format('ALTER TABLE @extschema@.phone_number_ledger ATTACH PARTITION @extschema@.%I '
+                       'FOR VALUES FROM (%L) TO (%L)', name, month_start, month_start + interval '1 month');
+        EXECUTE format('ALTER EXTENSION pool_ext DROP TABLE @extschema@.%I', name);
+    END LOOP;
+END
+$$;
+INSERT INTO phone_number_ledger
+    (id, event, vapi_phone_number_id, number, broker_company, lead_id, occurred_at, release_at,
+     reason, actor, lead_company)
+SELECT id, event, vapi_phone_number_id, number, broker_company, lead_id, occurred_at, release_at,
+       reason, actor, lead_company
+FROM _phone_number_ledger_0_4_0;
+SELECT _index_ledger_partition(i.inhrelid::regclass)
+FROM pg_inherits AS i WHERE i.inhparent = 'phone_number_ledger'::regclass;
+ANALYZE phone_number_ledger;
 
 CREATE FUNCTION _check_number_row() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -232,7 +341,6 @@ COMMENT ON VIEW pool_health IS
 -- without one is the API. A rename keeps each routine's grants and comment, and triggers and
 -- views refer to routines by oid; the routines that call a helper by name get their new text
 -- below (the same text as sql/analytics.sql, sql/access.sql and sql/import.sql).
-ALTER FUNCTION phone_number_ledger_is_append_only() RENAME TO _ledger_is_append_only;
 ALTER FUNCTION signalwire_phone_numbers_log_direct_change() RENAME TO _log_direct_change;
 ALTER FUNCTION local_day_end(timestamptz, text) RENAME TO _local_day_end;
 ALTER FUNCTION raise_pool_alert(text, bigint, bigint, bigint) RENAME TO _raise_pool_alert;
@@ -371,6 +479,7 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
         ('monitor',  'view',      'double_assignments'),
         ('monitor',  'view',      'number_health'),
         ('monitor',  'function',  'who_held_number(text, timestamp with time zone)'),
+        ('monitor',  'view',      'ledger_partitions'),
         ('operator', 'procedure', 'release_expired_phone_numbers_in_batches(integer, bigint)'),
         ('operator', 'function',  'force_release_phone_number(text, text)'),
         ('operator', 'function',  'import_phone_numbers(jsonb)'),
@@ -381,7 +490,11 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
         ('operator', 'function',  'set_company_policy(text, interval, interval, text)'),
         ('operator', 'function',  'set_pool_rules(text, integer, double precision, boolean, interval, integer, double precision, integer, interval, text)'),
         ('operator', 'function',  'schedule_release_job(text, text)'),
-        ('operator', 'function',  'unschedule_release_job(text)')
+        ('operator', 'function',  'unschedule_release_job(text)'),
+        ('operator', 'function',  'maintain_ledger()'),
+        ('operator', 'function',  'set_ledger_retention(integer, text)'),
+        ('operator', 'function',  'schedule_ledger_maintenance(text, text)'),
+        ('operator', 'function',  'unschedule_ledger_maintenance(text)')
     ) AS levels (level, kind, object)
     -- operator includes caller and monitor
     WHERE level = access OR (access = 'operator' AND level IN ('caller', 'monitor'))
@@ -633,7 +746,9 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, 
         SELECT occurred_at FROM phone_number_ledger AS r
         WHERE r.number = a.number AND r.occurred_at >= a.occurred_at
           AND r.event = 'released' AND r.id > a.id
-        ORDER BY r.id LIMIT 1
+        -- in the order of the (number, occurred_at) index: the first release after the hold
+        -- is its first row, however long the number's later history
+        ORDER BY r.occurred_at, r.id LIMIT 1
     ) AS r ON true
     WHERE a.number = phone AND a.event = 'assigned' AND a.occurred_at <= at_time
     ORDER BY a.occurred_at DESC, a.id DESC
@@ -822,6 +937,318 @@ SELECT _carry_grants('_assign_phone_number_0_4_0(text, uuid, text)',
        _carry_grants('_pool_activity_0_4_0(text, timestamptz, timestamptz)',
                      'pool_activity(text, timestamptz, timestamptz)'),
        _carry_grants('_pool_runway_0_4_0(interval)', 'pool_runway(interval)');
+-- The ledger's months, maintenance and retention (issue 16): the same text as sql/ledger.sql
+-- and sql/scheduling.sql.
+-- Retention, at most one row (none: the defaults, so that a restored dump's row does not
+-- meet one made by CREATE EXTENSION): keep every month that holds a row younger than
+-- keep_months months (NULL: keep everything, the default); older months are detached (kept as
+-- tables of their own, for archiving) or dropped.
+CREATE TABLE ledger_settings (
+    singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    keep_months    integer CHECK (keep_months BETWEEN 1 AND 1200),
+    expired_months text NOT NULL DEFAULT 'detach' CHECK (expired_months IN ('detach', 'drop')),
+    updated_at     timestamptz NOT NULL DEFAULT now()
+);
+
+COMMENT ON TABLE ledger_settings IS
+    'Ledger retention: keep_months (NULL: keep everything) and what happens to older months; set with set_ledger_retention().';
+
+-- What maintain_ledger did, one row per step.
+CREATE TABLE ledger_maintenance_log (
+    id          bigserial PRIMARY KEY,
+    occurred_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    action      text NOT NULL CHECK (action IN ('created', 'moved', 'detached', 'dropped', 'postponed')),
+    partition   text NOT NULL,
+    rows        bigint,
+    detail      text NOT NULL,
+    actor       text NOT NULL DEFAULT session_user
+);
+
+COMMENT ON TABLE ledger_maintenance_log IS
+    'Every step of maintain_ledger(): partitions created, rows moved out of the default partition, months detached or dropped.';
+
+REVOKE ALL ON ledger_settings, ledger_maintenance_log FROM PUBLIC;
+REVOKE ALL ON SEQUENCE ledger_maintenance_log_id_seq FROM PUBLIC;
+ALTER TABLE ledger_settings ENABLE ROW LEVEL SECURITY;
+ALTER TABLE ledger_maintenance_log ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('ledger_settings', '');
+SELECT pg_catalog.pg_extension_config_dump('ledger_maintenance_log', '');
+SELECT pg_catalog.pg_extension_config_dump('ledger_maintenance_log_id_seq', '');
+
+-- The ledger's partitions: one per month (bounds in UTC), and the default one.
+CREATE VIEW ledger_partitions AS
+SELECT c.relname::text AS partition,
+       CASE WHEN b.bound = 'DEFAULT' THEN NULL
+            ELSE substring(b.bound FROM 'FROM \(''([^'']+)''\)')::timestamptz END AS starts_at,
+       CASE WHEN b.bound = 'DEFAULT' THEN NULL
+            ELSE substring(b.bound FROM 'TO \(''([^'']+)''\)')::timestamptz END AS ends_at,
+       -- the planner's count, as of the last ANALYZE or VACUUM (-1: never counted)
+       c.reltuples::bigint AS estimated_rows,
+       pg_total_relation_size(c.oid) AS total_bytes
+FROM pg_inherits AS i
+JOIN pg_class AS c ON c.oid = i.inhrelid
+CROSS JOIN LATERAL (SELECT pg_get_expr(c.relpartbound, c.oid) AS bound) AS b
+WHERE i.inhparent = '@extschema@.phone_number_ledger'::regclass
+ORDER BY starts_at NULLS FIRST;
+
+COMMENT ON VIEW ledger_partitions IS
+    'The ledger''s partitions: the default one (rows whose month had no partition; empty in normal operation) and one per month.';
+
+-- The partition name of the month that begins at `month_start` (UTC).
+CREATE FUNCTION _ledger_partition_name(month_start timestamptz) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT 'phone_number_ledger_' || to_char(month_start AT TIME ZONE 'UTC', 'YYYY_MM')
+$$;
+
+-- Make the partition of the month that begins at `month_start` (UTC), moving into it the rows
+-- of that month that the default partition caught. Returns the rows moved.
+--
+-- Made as a table of its own and then attached, rather than with CREATE TABLE ... PARTITION OF:
+-- ATTACH takes only a SHARE UPDATE EXCLUSIVE lock on the ledger, which inserts and reads do not
+-- wait for. The default partition is locked for the length of the step (Postgres checks that it
+-- holds no row of the new month): the caller sets lock_timeout.
+CREATE FUNCTION _create_ledger_partition(month_start timestamptz) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+DECLARE
+    name text := _ledger_partition_name(month_start);
+    month_end timestamptz := month_start + interval '1 month';
+    moved bigint;
+BEGIN
+    EXECUTE format('CREATE TABLE %I.%I (LIKE @extschema@.phone_number_ledger INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+                   '@extschema@', name);
+    -- The bound as a constraint, so that ATTACH need not scan the table to prove it.
+    EXECUTE format('ALTER TABLE %I.%I ADD CONSTRAINT %I CHECK (occurred_at >= %L AND occurred_at < %L)',
+                   '@extschema@', name, name || '_month', month_start, month_end);
+    -- The default partition's rows of this month move over. The append-only guard is a
+    -- trigger that replica mode does not fire: this move is the one change of a ledger row
+    -- the extension makes, and the row is the same, only in another table.
+    PERFORM set_config('session_replication_role', 'replica', true);
+    EXECUTE format('WITH moved AS (DELETE FROM @extschema@.phone_number_ledger_default '
+                   'WHERE occurred_at >= $1 AND occurred_at < $2 RETURNING *) '
+                   'INSERT INTO %I.%I SELECT * FROM moved', '@extschema@', name)
+        USING month_start, month_end;
+    GET DIAGNOSTICS moved = ROW_COUNT;
+    PERFORM set_config('session_replication_role', 'origin', true);
+    PERFORM _index_ledger_partition(format('%I.%I', '@extschema@', name)::regclass);
+    EXECUTE format('ALTER TABLE @extschema@.phone_number_ledger ATTACH PARTITION %I.%I FOR VALUES FROM (%L) TO (%L)',
+                   '@extschema@', name, month_start, month_end);
+    EXECUTE format('ALTER TABLE %I.%I DROP CONSTRAINT %I', '@extschema@', name, name || '_month');
+    RETURN moved;
+END
+$$;
+
+-- The ledger's upkeep, run daily by pg_cron (schedule_ledger_maintenance) or by hand:
+-- 1. a partition for every month that has rows in the default partition, and for this month
+--    and the next two, so that inserts find theirs;
+-- 2. retention (set_ledger_retention): months whose every row is older than keep_months
+--    months are detached or dropped.
+-- Each step is logged and returned. A step that cannot get its lock within lock_timeout (2 s
+-- unless the caller set one) is postponed to the next run rather than keep the assignments that
+-- queue behind it waiting: inserts go to the default partition meanwhile, and nothing fails.
+CREATE FUNCTION maintain_ledger()
+RETURNS TABLE (action text, partition text, rows bigint, detail text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+DECLARE
+    settings ledger_settings;
+    this_month timestamptz := date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+    month_start timestamptz;
+    step record;
+    moved bigint;
+    kept_from timestamptz;
+BEGIN
+    IF current_setting('lock_timeout') = '0' THEN
+        PERFORM set_config('lock_timeout', '2s', true);
+    END IF;
+    -- One maintenance at a time (two would race to create the same month).
+    PERFORM pg_advisory_xact_lock(1886351214);
+    SELECT * INTO settings FROM ledger_settings;  -- no row: keep everything
+
+    -- 1. The months that need a partition: those of rows the default partition caught, this
+    --    month and the next two.
+    FOR month_start IN
+        SELECT m FROM (
+            SELECT DISTINCT date_trunc('month', d.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS m
+            FROM phone_number_ledger_default AS d
+            UNION
+            SELECT this_month + make_interval(months => ahead) FROM generate_series(0, 2) AS ahead
+        ) AS wanted
+        WHERE NOT EXISTS (SELECT FROM ledger_partitions AS p WHERE p.starts_at = wanted.m)
+        ORDER BY m
+    LOOP
+        BEGIN
+            moved := _create_ledger_partition(month_start);
+            action := 'created';
+            partition := _ledger_partition_name(month_start);
+            rows := moved;
+            detail := format('the month from %s to %s (UTC)%s',
+                             to_char(month_start AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+                             to_char((month_start + interval '1 month') AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+                             CASE WHEN moved > 0
+                                  THEN format(', with %s rows moved in from the default partition', moved)
+                                  ELSE '' END);
+        EXCEPTION WHEN lock_not_available THEN
+            action := 'postponed';
+            partition := _ledger_partition_name(month_start);
+            rows := NULL;
+            detail := 'could not create it within lock_timeout; the next run tries again (rows of the month go to the default partition meanwhile)';
+        END;
+        INSERT INTO ledger_maintenance_log (action, partition, rows, detail)
+        VALUES (maintain_ledger.action, maintain_ledger.partition, maintain_ledger.rows, maintain_ledger.detail);
+        RETURN NEXT;
+    END LOOP;
+
+    -- 2. Retention: a month whose end is older than keep_months months holds no row to keep.
+    IF settings.keep_months IS NOT NULL THEN
+        kept_from := now() - make_interval(months => settings.keep_months);
+        FOR step IN
+            SELECT p.partition AS name, p.ends_at FROM ledger_partitions AS p
+            WHERE p.ends_at <= kept_from ORDER BY p.starts_at
+        LOOP
+            BEGIN
+                EXECUTE format('SELECT count(*) FROM %I.%I', '@extschema@', step.name) INTO moved;
+                IF settings.expired_months = 'drop' THEN
+                    EXECUTE format('DROP TABLE %I.%I', '@extschema@', step.name);
+                    action := 'dropped';
+                    detail := format('every row older than %s months (keep_months = %s)',
+                                     settings.keep_months, settings.keep_months);
+                ELSE
+                    EXECUTE format('ALTER TABLE @extschema@.phone_number_ledger DETACH PARTITION %I.%I',
+                                   '@extschema@', step.name);
+                    action := 'detached';
+                    detail := format('older than %s months (keep_months = %s): now a table of its own, %I.%I, '
+                                     'for archiving (pg_dump -t) and then DROP TABLE',
+                                     settings.keep_months, settings.keep_months, '@extschema@', step.name);
+                END IF;
+                rows := moved;
+            EXCEPTION WHEN lock_not_available THEN
+                action := 'postponed';
+                rows := NULL;
+                detail := format('could not %s it within lock_timeout; the next run tries again',
+                                 settings.expired_months);
+            END;
+            partition := step.name;
+            INSERT INTO ledger_maintenance_log (action, partition, rows, detail)
+            VALUES (maintain_ledger.action, maintain_ledger.partition, maintain_ledger.rows, maintain_ledger.detail);
+            RETURN NEXT;
+        END LOOP;
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION maintain_ledger() IS
+    'The ledger''s upkeep: partitions for this month and the next two (and any month the default partition caught), then retention. Run daily; returns and logs each step.';
+
+-- Retention of the ledger: keep every month that holds a row younger than `keep_months` months
+-- (NULL: keep everything); older months are detached ('detach': kept as tables of their own,
+-- for archiving) or dropped ('drop'). Applied by the next maintain_ledger().
+CREATE FUNCTION set_ledger_retention(keep_months integer, expired_months text DEFAULT 'detach')
+RETURNS ledger_settings
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+DECLARE
+    result ledger_settings;
+BEGIN
+    IF keep_months IS NOT NULL AND (keep_months < 1 OR keep_months > 1200) THEN
+        RAISE EXCEPTION 'keep_months must be between 1 and 1200, got %', keep_months
+            USING ERRCODE = '22023',
+                  HINT = 'Pass the number of months of ledger history to keep, or NULL to keep everything.';
+    END IF;
+    IF expired_months IS NULL OR expired_months NOT IN ('detach', 'drop') THEN
+        RAISE EXCEPTION 'expired_months must be ''detach'' or ''drop'', got %', coalesce(quote_literal(expired_months), 'NULL')
+            USING ERRCODE = '22023',
+                  HINT = '''detach'' keeps an expired month as a table of its own, for archiving; ''drop'' deletes it.';
+    END IF;
+    INSERT INTO ledger_settings AS s (keep_months, expired_months)
+    VALUES (set_ledger_retention.keep_months, set_ledger_retention.expired_months)
+    ON CONFLICT (singleton) DO UPDATE
+    SET keep_months = excluded.keep_months, expired_months = excluded.expired_months, updated_at = now()
+    RETURNING s.* INTO result;
+    RETURN result;
+END
+$$;
+
+COMMENT ON FUNCTION set_ledger_retention(integer, text) IS
+    'Keep keep_months months of ledger history (NULL: everything); older months are detached or dropped by maintain_ledger().';
+
+REVOKE ALL ON ledger_partitions FROM PUBLIC;
+
+-- pg_cron's cron.schedule, or a clear word on what to do when this database lacks pg_cron.
+CREATE FUNCTION _schedule_job(job_name text, schedule text, command text, instead text)
+RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    job bigint;
+BEGIN
+    IF schedule IS NULL OR job_name IS NULL THEN
+        RAISE EXCEPTION 'schedule and job_name must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_extension WHERE extname = 'pg_cron') THEN
+        RAISE EXCEPTION 'pg_cron is not installed in database %', current_database()
+            USING ERRCODE = '55000',
+                  DETAIL = 'Nothing was scheduled.',
+                  HINT = format('Install pg_cron (Debian: postgresql-15-cron), set shared_preload_libraries = ''pg_cron'' '
+                                'and cron.database_name = %L, restart, run CREATE EXTENSION pg_cron, and call this again. '
+                                'Without pg_cron, %s.', current_database(), instead);
+    END IF;
+    -- cron.schedule with a job name replaces an existing job of that name.
+    EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job USING job_name, schedule, command;
+    RETURN job;
+END
+$$;
+
+-- The ledger's daily upkeep (sql/ledger.sql): partitions made ahead, retention.
+CREATE FUNCTION schedule_ledger_maintenance(
+    schedule text DEFAULT '7 3 * * *',
+    job_name text DEFAULT 'pool_ext-ledger-maintenance'
+) RETURNS bigint
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT @extschema@._schedule_job(job_name, schedule, 'SELECT count(*) FROM @extschema@.maintain_ledger()',
+        'run SELECT * FROM @extschema@.maintain_ledger() daily from elsewhere');
+$$;
+
+COMMENT ON FUNCTION schedule_ledger_maintenance(text, text) IS
+    'Schedule maintain_ledger() with pg_cron (daily at 03:07 by default); returns the cron job id.';
+
+-- The hourly release, and with it the ledger's daily upkeep when that has no job yet (one call
+-- sets up everything pg_cron runs for the extension).
+CREATE OR REPLACE FUNCTION schedule_release_job(
+    schedule text DEFAULT '0 * * * *',
+    job_name text DEFAULT 'pool_ext-release-expired'
+) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    job bigint;
+BEGIN
+    job := @extschema@._schedule_job(job_name, schedule, 'SELECT @extschema@.release_expired_phone_numbers()',
+        'run SELECT @extschema@.release_expired_phone_numbers() hourly from elsewhere, '
+        'e.g. the n8n workflow examples/n8n/hourly-release.json');
+    IF NOT EXISTS (SELECT FROM cron.job WHERE command LIKE '%maintain_ledger()%') THEN
+        PERFORM @extschema@.schedule_ledger_maintenance();
+    END IF;
+    RETURN job;
+END
+$$;
+
+COMMENT ON FUNCTION schedule_release_job(text, text) IS
+    'Schedule release_expired_phone_numbers() with pg_cron (hourly by default), and maintain_ledger() daily if it has no job; returns the release job id.';
+
+CREATE FUNCTION unschedule_ledger_maintenance(job_name text DEFAULT 'pool_ext-ledger-maintenance')
+RETURNS boolean
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT @extschema@.unschedule_release_job(job_name);
+$$;
+
+COMMENT ON FUNCTION unschedule_ledger_maintenance(text) IS
+    'Remove the pg_cron job of maintain_ledger(); false when there was none.';
+
+-- Only the owner runs these until an operator grants them (grant_pool_access).
+REVOKE ALL ON FUNCTION _index_ledger_partition(regclass), _ledger_partition_name(timestamptz),
+    _create_ledger_partition(timestamptz), maintain_ledger(), set_ledger_retention(integer, text),
+    _schedule_job(text, text, text, text), schedule_ledger_maintenance(text, text),
+    unschedule_ledger_maintenance(text) FROM PUBLIC;
+
+-- The 0.4.0 ledger's rows are in the partitioned one (above), and every view reads that now.
+DROP TABLE _phone_number_ledger_0_4_0;
+
 DROP FUNCTION _assign_phone_number_0_4_0(text, uuid, text),
               _pool_activity_0_4_0(text, timestamptz, timestamptz),
               _pool_runway_0_4_0(interval),
@@ -841,8 +1268,9 @@ BEGIN
     IF roles IS NOT NULL THEN
         RAISE WARNING 'pool_ext 0.4.1 adds to each access level; roles with access to pool_ext: %', roles
             USING HINT = 'Run SELECT pool_ext.grant_pool_access(role, level) again for each of them '
-                         '(caller: try_assign_phone_number; monitor: number_health; operator: '
-                         'reinstate_phone_number).';
+                         '(caller: try_assign_phone_number; monitor: number_health, ledger_partitions; operator: '
+                         'reinstate_phone_number, maintain_ledger, set_ledger_retention and the ledger '
+                         'maintenance''s schedule).';
     END IF;
 END
 $$;

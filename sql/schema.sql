@@ -119,10 +119,21 @@ ALTER TABLE signalwire_phone_numbers SET (
 );
 
 -- Append-only history: one row per assignment, outcome, renewal (a repeat call that extended
--- a hold) and release.
+-- a hold) and release. Partitioned by month on occurred_at (since 0.4.1): a month of history
+-- is one table, which retention (sql/ledger.sql) detaches or drops whole, and every lookup
+-- reads only the months its time window reaches.
+--
+-- Why the parent has no primary key and no indexes: a month's partition is created at run
+-- time (maintain_ledger), so it is not a member of the extension and pg_dump dumps it whole,
+-- with its indexes. Had the parent partitioned indexes, the restored CREATE EXTENSION would
+-- make them, the dump's ATTACH PARTITION would create the month's copies, and the dump's own
+-- index statements would then fail or duplicate them. Each partition gets its indexes from
+-- _index_ledger_partition instead; id is unique because the sequence makes it so, and it is
+-- the primary key of every partition.
 CREATE TABLE phone_number_ledger (
-    id                   bigserial PRIMARY KEY,
-    event                text NOT NULL CHECK (event IN ('assigned', 'outcome', 'released', 'renewed', 'quarantined')),
+    id                   bigserial NOT NULL,
+    event                text NOT NULL CONSTRAINT phone_number_ledger_event_check
+                             CHECK (event IN ('assigned', 'outcome', 'released', 'renewed', 'quarantined')),
     vapi_phone_number_id text NOT NULL,
     number               text NOT NULL,
     broker_company       text NOT NULL,
@@ -135,25 +146,13 @@ CREATE TABLE phone_number_ledger (
     -- Since 0.4.1: the lead's company when the number was lent by its owner, broker_company
     -- (an overflow hold); NULL: the lead is the owner's own.
     lead_company         text
-);
+) PARTITION BY RANGE (occurred_at);
 
 COMMENT ON TABLE phone_number_ledger IS
-    'Append-only history of every assignment and release; answers who held which number when.';
+    'Append-only history of every assignment and release, partitioned by month; answers who held which number when.';
 
--- Few indexes: every assignment and release writes a ledger row, and each index is paid for
--- on every one of them (see bench/RESULTS.md).
--- A lead's history.
-CREATE INDEX idx_phone_number_ledger_lead
-    ON phone_number_ledger (lead_id);
--- "Who held +1... at time T": inbound callbacks are looked up by the phone number.
-CREATE INDEX idx_phone_number_ledger_phone_time
-    ON phone_number_ledger (number, occurred_at);
--- Time windows (pool_activity, pool_runway): rows arrive in time order, so a BRIN index of a
--- few pages finds them at almost no cost per insert.
-CREATE INDEX idx_phone_number_ledger_time
-    ON phone_number_ledger USING brin (occurred_at);
-
--- The ledger is history: rows are added, never changed or removed.
+-- The ledger is history: rows are added, never changed or removed (a whole month leaves only
+-- by retention, sql/ledger.sql).
 CREATE FUNCTION _ledger_is_append_only() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -163,12 +162,45 @@ BEGIN
 END
 $$;
 
+-- Row triggers of the parent are cloned to every partition; statement triggers are not, so
+-- _index_ledger_partition gives each partition its own TRUNCATE guard.
 CREATE TRIGGER phone_number_ledger_no_update_delete
     BEFORE UPDATE OR DELETE ON phone_number_ledger
     FOR EACH ROW EXECUTE FUNCTION _ledger_is_append_only();
 CREATE TRIGGER phone_number_ledger_no_truncate
     BEFORE TRUNCATE ON phone_number_ledger
     FOR EACH STATEMENT EXECUTE FUNCTION _ledger_is_append_only();
+
+-- The indexes, TRUNCATE guard and privileges of one partition of the ledger. Few indexes:
+-- every assignment and release writes a ledger row, and each index is paid for on every one
+-- of them (see bench/RESULTS.md).
+CREATE FUNCTION _index_ledger_partition(partition regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+DECLARE
+    name text := (SELECT relname FROM pg_class WHERE oid = partition);
+BEGIN
+    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I PRIMARY KEY (id)', partition, name || '_pkey');
+    -- A lead's history, newest first (the returning lead's previous number).
+    EXECUTE format('CREATE INDEX %I ON %s (lead_id, occurred_at)', name || '_lead', partition);
+    -- "Who held +1... at time T": inbound callbacks are looked up by the phone number; and
+    -- the daily cap counts a number's assignments since the day began.
+    EXECUTE format('CREATE INDEX %I ON %s (number, occurred_at)', name || '_number_time', partition);
+    -- Time windows (pool_activity, pool_runway): rows arrive in time order, so a BRIN index
+    -- of a few pages finds them at almost no cost per insert.
+    EXECUTE format('CREATE INDEX %I ON %s USING brin (occurred_at)', name || '_time', partition);
+    EXECUTE format('CREATE TRIGGER phone_number_ledger_no_truncate BEFORE TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._ledger_is_append_only()', partition);
+    -- Read through the parent only: nobody but the owner reads or writes a partition itself.
+    EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', partition);
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', partition);
+END
+$$;
+
+-- Rows whose month has no partition yet land here, so an insert never fails for lack of one;
+-- maintain_ledger moves them into their month's partition. Empty in normal operation. The
+-- one partition the extension owns (a member, dumped as configuration); the months are not.
+CREATE TABLE phone_number_ledger_default PARTITION OF phone_number_ledger DEFAULT;
+SELECT _index_ledger_partition('phone_number_ledger_default');
 
 -- Per-company rules. A NULL column means "the default", which company_policy() supplies.
 -- Hold rules (set_company_policy) first; pool rules (set_pool_rules, since 0.3.0) after.
@@ -382,6 +414,7 @@ ALTER TABLE company_pool_sizes ENABLE ROW LEVEL SECURITY;
 -- Extension tables are skipped by pg_dump unless marked as configuration.
 SELECT pg_catalog.pg_extension_config_dump('signalwire_phone_numbers', '');
 SELECT pg_catalog.pg_extension_config_dump('phone_number_ledger', '');
+SELECT pg_catalog.pg_extension_config_dump('phone_number_ledger_default', '');
 SELECT pg_catalog.pg_extension_config_dump('phone_number_ledger_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('company_policies', '');
 SELECT pg_catalog.pg_extension_config_dump('crm_tables', '');

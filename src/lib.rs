@@ -46,6 +46,7 @@ mod validation;
 mod pg_tests;
 
 pgrx::extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
+pgrx::extension_sql_file!("../sql/ledger.sql", name = "ledger", requires = ["schema"]);
 pgrx::extension_sql_file!(
     "../sql/monitoring.sql",
     name = "monitoring",

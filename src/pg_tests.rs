@@ -423,7 +423,7 @@ $$;
         );
         assert_eq!(
             dumped,
-            "company_policies,crm_tables,number_health_windows,phone_number_ledger,phone_number_ledger_id_seq,pool_alert_state,signalwire_phone_numbers"
+            "company_policies,crm_tables,ledger_maintenance_log,ledger_maintenance_log_id_seq,ledger_settings,number_health_windows,phone_number_ledger,phone_number_ledger_default,phone_number_ledger_id_seq,pool_alert_state,signalwire_phone_numbers"
         );
     }
 
@@ -534,7 +534,7 @@ $$;
                 // Only a capped company's claim counts the day's assignments in the ledger.
                 let capped = sql.contains("l.occurred_at >= $6");
                 assert_eq!(
-                    plan.contains("idx_phone_number_ledger_phone_time"),
+                    plan.contains("_number_time"),
                     capped,
                     "{state}: the daily cap's count in {plan}"
                 );

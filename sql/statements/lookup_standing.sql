@@ -25,7 +25,7 @@ SELECT policy.retention,
        (SELECT l.vapi_phone_number_id FROM phone_number_ledger AS l
         WHERE l.lead_id = $2 AND coalesce(l.lead_company, l.broker_company) = $1
           AND l.event = 'assigned'
-        ORDER BY l.id DESC LIMIT 1),
+        ORDER BY l.occurred_at DESC LIMIT 1),
        policy.overflow_company
 FROM company_policy($1) AS policy
 CROSS JOIN LATERAL (

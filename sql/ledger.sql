@@ -1,0 +1,236 @@
+-- The ledger's months (issue 16): partitions made ahead of time, rows that missed theirs moved
+-- in, and retention. maintain_ledger() does all of it; pg_cron runs it daily
+-- (schedule_ledger_maintenance, which schedule_release_job also calls). Each step it takes is a
+-- row in ledger_maintenance_log.
+
+-- Retention, at most one row (none: the defaults, so that a restored dump's row does not
+-- meet one made by CREATE EXTENSION): keep every month that holds a row younger than
+-- keep_months months (NULL: keep everything, the default); older months are detached (kept as
+-- tables of their own, for archiving) or dropped.
+CREATE TABLE ledger_settings (
+    singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    keep_months    integer CHECK (keep_months BETWEEN 1 AND 1200),
+    expired_months text NOT NULL DEFAULT 'detach' CHECK (expired_months IN ('detach', 'drop')),
+    updated_at     timestamptz NOT NULL DEFAULT now()
+);
+
+COMMENT ON TABLE ledger_settings IS
+    'Ledger retention: keep_months (NULL: keep everything) and what happens to older months; set with set_ledger_retention().';
+
+-- What maintain_ledger did, one row per step.
+CREATE TABLE ledger_maintenance_log (
+    id          bigserial PRIMARY KEY,
+    occurred_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    action      text NOT NULL CHECK (action IN ('created', 'moved', 'detached', 'dropped', 'postponed')),
+    partition   text NOT NULL,
+    rows        bigint,
+    detail      text NOT NULL,
+    actor       text NOT NULL DEFAULT session_user
+);
+
+COMMENT ON TABLE ledger_maintenance_log IS
+    'Every step of maintain_ledger(): partitions created, rows moved out of the default partition, months detached or dropped.';
+
+REVOKE ALL ON ledger_settings, ledger_maintenance_log FROM PUBLIC;
+REVOKE ALL ON SEQUENCE ledger_maintenance_log_id_seq FROM PUBLIC;
+ALTER TABLE ledger_settings ENABLE ROW LEVEL SECURITY;
+ALTER TABLE ledger_maintenance_log ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('ledger_settings', '');
+SELECT pg_catalog.pg_extension_config_dump('ledger_maintenance_log', '');
+SELECT pg_catalog.pg_extension_config_dump('ledger_maintenance_log_id_seq', '');
+
+-- The ledger's partitions: one per month (bounds in UTC), and the default one.
+CREATE VIEW ledger_partitions AS
+SELECT c.relname::text AS partition,
+       CASE WHEN b.bound = 'DEFAULT' THEN NULL
+            ELSE substring(b.bound FROM 'FROM \(''([^'']+)''\)')::timestamptz END AS starts_at,
+       CASE WHEN b.bound = 'DEFAULT' THEN NULL
+            ELSE substring(b.bound FROM 'TO \(''([^'']+)''\)')::timestamptz END AS ends_at,
+       -- the planner's count, as of the last ANALYZE or VACUUM (-1: never counted)
+       c.reltuples::bigint AS estimated_rows,
+       pg_total_relation_size(c.oid) AS total_bytes
+FROM pg_inherits AS i
+JOIN pg_class AS c ON c.oid = i.inhrelid
+CROSS JOIN LATERAL (SELECT pg_get_expr(c.relpartbound, c.oid) AS bound) AS b
+WHERE i.inhparent = '@extschema@.phone_number_ledger'::regclass
+ORDER BY starts_at NULLS FIRST;
+
+COMMENT ON VIEW ledger_partitions IS
+    'The ledger''s partitions: the default one (rows whose month had no partition; empty in normal operation) and one per month.';
+
+-- The partition name of the month that begins at `month_start` (UTC).
+CREATE FUNCTION _ledger_partition_name(month_start timestamptz) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT 'phone_number_ledger_' || to_char(month_start AT TIME ZONE 'UTC', 'YYYY_MM')
+$$;
+
+-- Make the partition of the month that begins at `month_start` (UTC), moving into it the rows
+-- of that month that the default partition caught. Returns the rows moved.
+--
+-- Made as a table of its own and then attached, rather than with CREATE TABLE ... PARTITION OF:
+-- ATTACH takes only a SHARE UPDATE EXCLUSIVE lock on the ledger, which inserts and reads do not
+-- wait for. The default partition is locked for the length of the step (Postgres checks that it
+-- holds no row of the new month): the caller sets lock_timeout.
+CREATE FUNCTION _create_ledger_partition(month_start timestamptz) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+DECLARE
+    name text := _ledger_partition_name(month_start);
+    month_end timestamptz := month_start + interval '1 month';
+    moved bigint;
+BEGIN
+    EXECUTE format('CREATE TABLE %I.%I (LIKE @extschema@.phone_number_ledger INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+                   '@extschema@', name);
+    -- The bound as a constraint, so that ATTACH need not scan the table to prove it.
+    EXECUTE format('ALTER TABLE %I.%I ADD CONSTRAINT %I CHECK (occurred_at >= %L AND occurred_at < %L)',
+                   '@extschema@', name, name || '_month', month_start, month_end);
+    -- The default partition's rows of this month move over. The append-only guard is a
+    -- trigger that replica mode does not fire: this move is the one change of a ledger row
+    -- the extension makes, and the row is the same, only in another table.
+    PERFORM set_config('session_replication_role', 'replica', true);
+    EXECUTE format('WITH moved AS (DELETE FROM @extschema@.phone_number_ledger_default '
+                   'WHERE occurred_at >= $1 AND occurred_at < $2 RETURNING *) '
+                   'INSERT INTO %I.%I SELECT * FROM moved', '@extschema@', name)
+        USING month_start, month_end;
+    GET DIAGNOSTICS moved = ROW_COUNT;
+    PERFORM set_config('session_replication_role', 'origin', true);
+    PERFORM _index_ledger_partition(format('%I.%I', '@extschema@', name)::regclass);
+    EXECUTE format('ALTER TABLE @extschema@.phone_number_ledger ATTACH PARTITION %I.%I FOR VALUES FROM (%L) TO (%L)',
+                   '@extschema@', name, month_start, month_end);
+    EXECUTE format('ALTER TABLE %I.%I DROP CONSTRAINT %I', '@extschema@', name, name || '_month');
+    RETURN moved;
+END
+$$;
+
+-- The ledger's upkeep, run daily by pg_cron (schedule_ledger_maintenance) or by hand:
+-- 1. a partition for every month that has rows in the default partition, and for this month
+--    and the next two, so that inserts find theirs;
+-- 2. retention (set_ledger_retention): months whose every row is older than keep_months
+--    months are detached or dropped.
+-- Each step is logged and returned. A step that cannot get its lock within lock_timeout (2 s
+-- unless the caller set one) is postponed to the next run rather than keep the assignments that
+-- queue behind it waiting: inserts go to the default partition meanwhile, and nothing fails.
+CREATE FUNCTION maintain_ledger()
+RETURNS TABLE (action text, partition text, rows bigint, detail text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+DECLARE
+    settings ledger_settings;
+    this_month timestamptz := date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+    month_start timestamptz;
+    step record;
+    moved bigint;
+    kept_from timestamptz;
+BEGIN
+    IF current_setting('lock_timeout') = '0' THEN
+        PERFORM set_config('lock_timeout', '2s', true);
+    END IF;
+    -- One maintenance at a time (two would race to create the same month).
+    PERFORM pg_advisory_xact_lock(1886351214);
+    SELECT * INTO settings FROM ledger_settings;  -- no row: keep everything
+
+    -- 1. The months that need a partition: those of rows the default partition caught, this
+    --    month and the next two.
+    FOR month_start IN
+        SELECT m FROM (
+            SELECT DISTINCT date_trunc('month', d.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS m
+            FROM phone_number_ledger_default AS d
+            UNION
+            SELECT this_month + make_interval(months => ahead) FROM generate_series(0, 2) AS ahead
+        ) AS wanted
+        WHERE NOT EXISTS (SELECT FROM ledger_partitions AS p WHERE p.starts_at = wanted.m)
+        ORDER BY m
+    LOOP
+        BEGIN
+            moved := _create_ledger_partition(month_start);
+            action := 'created';
+            partition := _ledger_partition_name(month_start);
+            rows := moved;
+            detail := format('the month from %s to %s (UTC)%s',
+                             to_char(month_start AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+                             to_char((month_start + interval '1 month') AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+                             CASE WHEN moved > 0
+                                  THEN format(', with %s rows moved in from the default partition', moved)
+                                  ELSE '' END);
+        EXCEPTION WHEN lock_not_available THEN
+            action := 'postponed';
+            partition := _ledger_partition_name(month_start);
+            rows := NULL;
+            detail := 'could not create it within lock_timeout; the next run tries again (rows of the month go to the default partition meanwhile)';
+        END;
+        INSERT INTO ledger_maintenance_log (action, partition, rows, detail)
+        VALUES (maintain_ledger.action, maintain_ledger.partition, maintain_ledger.rows, maintain_ledger.detail);
+        RETURN NEXT;
+    END LOOP;
+
+    -- 2. Retention: a month whose end is older than keep_months months holds no row to keep.
+    IF settings.keep_months IS NOT NULL THEN
+        kept_from := now() - make_interval(months => settings.keep_months);
+        FOR step IN
+            SELECT p.partition AS name, p.ends_at FROM ledger_partitions AS p
+            WHERE p.ends_at <= kept_from ORDER BY p.starts_at
+        LOOP
+            BEGIN
+                EXECUTE format('SELECT count(*) FROM %I.%I', '@extschema@', step.name) INTO moved;
+                IF settings.expired_months = 'drop' THEN
+                    EXECUTE format('DROP TABLE %I.%I', '@extschema@', step.name);
+                    action := 'dropped';
+                    detail := format('every row older than %s months (keep_months = %s)',
+                                     settings.keep_months, settings.keep_months);
+                ELSE
+                    EXECUTE format('ALTER TABLE @extschema@.phone_number_ledger DETACH PARTITION %I.%I',
+                                   '@extschema@', step.name);
+                    action := 'detached';
+                    detail := format('older than %s months (keep_months = %s): now a table of its own, %I.%I, '
+                                     'for archiving (pg_dump -t) and then DROP TABLE',
+                                     settings.keep_months, settings.keep_months, '@extschema@', step.name);
+                END IF;
+                rows := moved;
+            EXCEPTION WHEN lock_not_available THEN
+                action := 'postponed';
+                rows := NULL;
+                detail := format('could not %s it within lock_timeout; the next run tries again',
+                                 settings.expired_months);
+            END;
+            partition := step.name;
+            INSERT INTO ledger_maintenance_log (action, partition, rows, detail)
+            VALUES (maintain_ledger.action, maintain_ledger.partition, maintain_ledger.rows, maintain_ledger.detail);
+            RETURN NEXT;
+        END LOOP;
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION maintain_ledger() IS
+    'The ledger''s upkeep: partitions for this month and the next two (and any month the default partition caught), then retention. Run daily; returns and logs each step.';
+
+-- Retention of the ledger: keep every month that holds a row younger than `keep_months` months
+-- (NULL: keep everything); older months are detached ('detach': kept as tables of their own,
+-- for archiving) or dropped ('drop'). Applied by the next maintain_ledger().
+CREATE FUNCTION set_ledger_retention(keep_months integer, expired_months text DEFAULT 'detach')
+RETURNS ledger_settings
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+DECLARE
+    result ledger_settings;
+BEGIN
+    IF keep_months IS NOT NULL AND (keep_months < 1 OR keep_months > 1200) THEN
+        RAISE EXCEPTION 'keep_months must be between 1 and 1200, got %', keep_months
+            USING ERRCODE = '22023',
+                  HINT = 'Pass the number of months of ledger history to keep, or NULL to keep everything.';
+    END IF;
+    IF expired_months IS NULL OR expired_months NOT IN ('detach', 'drop') THEN
+        RAISE EXCEPTION 'expired_months must be ''detach'' or ''drop'', got %', coalesce(quote_literal(expired_months), 'NULL')
+            USING ERRCODE = '22023',
+                  HINT = '''detach'' keeps an expired month as a table of its own, for archiving; ''drop'' deletes it.';
+    END IF;
+    INSERT INTO ledger_settings AS s (keep_months, expired_months)
+    VALUES (set_ledger_retention.keep_months, set_ledger_retention.expired_months)
+    ON CONFLICT (singleton) DO UPDATE
+    SET keep_months = excluded.keep_months, expired_months = excluded.expired_months, updated_at = now()
+    RETURNING s.* INTO result;
+    RETURN result;
+END
+$$;
+
+COMMENT ON FUNCTION set_ledger_retention(integer, text) IS
+    'Keep keep_months months of ledger history (NULL: everything); older months are detached or dropped by maintain_ledger().';
+
+REVOKE ALL ON ledger_partitions FROM PUBLIC;
