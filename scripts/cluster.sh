@@ -9,7 +9,9 @@
 #
 # NAME is demo, test, faults (tests that crash and restart their server), upgrade (the upgrade
 # test), smoke (the package check), bench, metrics (the Prometheus exporter test), n8n (the n8n
-# test: it also listens on 127.0.0.1, n8n connects over TCP) or majors (the 15 -> 18 pg_upgrade test). Data lives in /var/tmp/pool_ext-NAME/data, the
+# test: it also listens on 127.0.0.1, n8n connects over TCP), majors (the 15 -> 18 pg_upgrade test)
+# or clock (tests/ledger.rs: started with POOL_EXT_FAKETIME="@2027-01-31 23:59:40", its server
+# runs under libfaketime from that time on, to cross a month's end on cue). Data lives in /var/tmp/pool_ext-NAME/data, the
 # socket in /var/tmp/pool_ext-NAME, the server log in /var/tmp/pool_ext-NAME/server.log.
 # With POOL_EXT_PG=18 the cluster is a Postgres 18 one (scripts/lib.sh), apart from the 15
 # one of the same name: /var/tmp/pool_ext-NAME-pg18, port + 100, no pg_cron (Debian packages
@@ -29,7 +31,8 @@ case "$name" in
   metrics) port=55438 ;;
   n8n) port=55439 ;;
   majors) port=55440 ;;
-  *) echo "cluster.sh: unknown cluster '$name' (demo, test, faults, upgrade, smoke, bench, metrics, n8n or majors)" >&2; exit 2 ;;
+  clock) port=55441 ;;
+  *) echo "cluster.sh: unknown cluster '$name' (demo, test, faults, upgrade, smoke, bench, metrics, n8n, majors or clock)" >&2; exit 2 ;;
 esac
 
 bindir=$PG_BINDIR
@@ -89,7 +92,13 @@ CONF
     if ! running; then
       # Started from a test run, the server would inherit RUST_BACKTRACE, and pgrx would then
       # append Rust backtraces to error details; a production server has none of that.
-      as_postgres env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE \
+      clock=()
+      if [ "$name" = clock ] && [ -n "${POOL_EXT_FAKETIME:-}" ]; then
+        # The wall clock only: timeouts and waits keep the real monotonic one.
+        clock=(LD_PRELOAD=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
+               FAKETIME="$POOL_EXT_FAKETIME" FAKETIME_DONT_FAKE_MONOTONIC=1)
+      fi
+      as_postgres env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "${clock[@]}" \
         "$bindir/pg_ctl" -D "$data" -l "$base/server.log" -w -t 60 start >/dev/null
     fi
     ;;

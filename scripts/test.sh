@@ -41,6 +41,7 @@ stop_clusters() {
   for major in 15 18; do
     POOL_EXT_PG=$major bash scripts/cluster.sh stop test
     POOL_EXT_PG=$major bash scripts/cluster.sh stop faults
+    POOL_EXT_PG=$major bash scripts/cluster.sh stop clock
   done
 }
 trap stop_clusters EXIT

@@ -134,7 +134,7 @@ BEGIN
         -- Made and attached as maintain_ledger() does (LIKE, then ATTACH), so that the
         -- partition's constraints are its own and pg_dump writes them with it.
         EXECUTE format('CREATE TABLE @extschema@.%I (LIKE @extschema@.phone_number_ledger '
-                       'INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
+                       'INCLUDING CONSTRAINTS)', name);
         EXECUTE format('ALTER TABLE @extschema@.phone_number_ledger ATTACH PARTITION @extschema@.%I '
                        'FOR VALUES FROM (%L) TO (%L)', name, month_start, month_start + interval '1 month');
         EXECUTE format('ALTER EXTENSION pool_ext DROP TABLE @extschema@.%I', name);
@@ -1000,13 +1000,45 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT 'phone_number_ledger_' || to_char(month_start AT TIME ZONE 'UTC', 'YYYY_MM')
 $$;
 
+-- Take the locks a change of the ledger's partitions needs, without waiting while holding any:
+-- each try takes them all at once or none (NOWAIT, in a subtransaction that gives back what it
+-- got), then sleeps 20 ms, for up to `tries` tries. Waiting in a lock queue instead would hold
+-- up every assignment behind it, and could deadlock with a caller that read the ledger and
+-- then inserts into it. `parent_mode`: the mode on the ledger itself (ONLY: not its
+-- partitions); the default partition, when `with_default`, in ACCESS EXCLUSIVE mode.
+-- Raises lock_not_available when the tries run out.
+CREATE FUNCTION _lock_ledger(parent_mode text, with_default boolean, tries integer DEFAULT 250)
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+BEGIN
+    FOR attempt IN 1..tries LOOP
+        BEGIN
+            EXECUTE format('LOCK TABLE ONLY @extschema@.phone_number_ledger IN %s MODE NOWAIT', parent_mode);
+            IF with_default THEN
+                LOCK TABLE phone_number_ledger_default IN ACCESS EXCLUSIVE MODE NOWAIT;
+            END IF;
+            RETURN;
+        EXCEPTION WHEN lock_not_available THEN
+            PERFORM pg_sleep(0.02);
+        END;
+    END LOOP;
+    RAISE EXCEPTION 'the ledger was busy: no moment free of other sessions'' locks in % tries', tries
+        USING ERRCODE = 'lock_not_available';
+END
+$$;
+
 -- Make the partition of the month that begins at `month_start` (UTC), moving into it the rows
 -- of that month that the default partition caught. Returns the rows moved.
 --
+-- Without the ledger's column defaults: rows come through the ledger, whose defaults apply, and
+-- a detached month dumped with pg_dump -t then needs nothing else (its sequence) to restore.
 -- Made as a table of its own and then attached, rather than with CREATE TABLE ... PARTITION OF:
--- ATTACH takes only a SHARE UPDATE EXCLUSIVE lock on the ledger, which inserts and reads do not
--- wait for. The default partition is locked for the length of the step (Postgres checks that it
--- holds no row of the new month): the caller sets lock_timeout.
+-- ATTACH needs a SHARE UPDATE EXCLUSIVE lock on the ledger and an ACCESS EXCLUSIVE one on the
+-- default partition (Postgres checks that it holds no row of the new month). The ledger is
+-- locked in SHARE mode first: no insert is under way while the month is attached, for an insert
+-- that chose the default partition before the month was attached would fail after it (the
+-- default partition's constraint changes under it; the test of a month's end under load saw
+-- it). Inserts wait for the move and the attach, a few milliseconds, and then find the month.
 CREATE FUNCTION _create_ledger_partition(month_start timestamptz) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, @extschema@, pg_temp AS $$
 DECLARE
@@ -1014,11 +1046,13 @@ DECLARE
     month_end timestamptz := month_start + interval '1 month';
     moved bigint;
 BEGIN
-    EXECUTE format('CREATE TABLE %I.%I (LIKE @extschema@.phone_number_ledger INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+    EXECUTE format('CREATE TABLE %I.%I (LIKE @extschema@.phone_number_ledger INCLUDING CONSTRAINTS)',
                    '@extschema@', name);
+    PERFORM _index_ledger_partition(format('%I.%I', '@extschema@', name)::regclass);
     -- The bound as a constraint, so that ATTACH need not scan the table to prove it.
     EXECUTE format('ALTER TABLE %I.%I ADD CONSTRAINT %I CHECK (occurred_at >= %L AND occurred_at < %L)',
                    '@extschema@', name, name || '_month', month_start, month_end);
+    PERFORM _lock_ledger('SHARE', true);
     -- The default partition's rows of this month move over. The append-only guard is a
     -- trigger that replica mode does not fire: this move is the one change of a ledger row
     -- the extension makes, and the row is the same, only in another table.
@@ -1029,7 +1063,6 @@ BEGIN
         USING month_start, month_end;
     GET DIAGNOSTICS moved = ROW_COUNT;
     PERFORM set_config('session_replication_role', 'origin', true);
-    PERFORM _index_ledger_partition(format('%I.%I', '@extschema@', name)::regclass);
     EXECUTE format('ALTER TABLE @extschema@.phone_number_ledger ATTACH PARTITION %I.%I FOR VALUES FROM (%L) TO (%L)',
                    '@extschema@', name, month_start, month_end);
     EXECUTE format('ALTER TABLE %I.%I DROP CONSTRAINT %I', '@extschema@', name, name || '_month');
@@ -1042,9 +1075,9 @@ $$;
 --    and the next two, so that inserts find theirs;
 -- 2. retention (set_ledger_retention): months whose every row is older than keep_months
 --    months are detached or dropped.
--- Each step is logged and returned. A step that cannot get its lock within lock_timeout (2 s
--- unless the caller set one) is postponed to the next run rather than keep the assignments that
--- queue behind it waiting: inserts go to the default partition meanwhile, and nothing fails.
+-- Each step is logged and returned. A step that finds no moment to take its locks within about
+-- 5 s (_lock_ledger) is postponed to the next run rather than keep the assignments waiting:
+-- inserts go to the default partition meanwhile, and nothing fails.
 CREATE FUNCTION maintain_ledger()
 RETURNS TABLE (action text, partition text, rows bigint, detail text)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
@@ -1056,9 +1089,6 @@ DECLARE
     moved bigint;
     kept_from timestamptz;
 BEGIN
-    IF current_setting('lock_timeout') = '0' THEN
-        PERFORM set_config('lock_timeout', '2s', true);
-    END IF;
     -- One maintenance at a time (two would race to create the same month).
     PERFORM pg_advisory_xact_lock(1886351214);
     SELECT * INTO settings FROM ledger_settings;  -- no row: keep everything
@@ -1090,7 +1120,7 @@ BEGIN
             action := 'postponed';
             partition := _ledger_partition_name(month_start);
             rows := NULL;
-            detail := 'could not create it within lock_timeout; the next run tries again (rows of the month go to the default partition meanwhile)';
+            detail := 'the ledger was too busy to attach it; the next run tries again (rows of the month go to the default partition meanwhile)';
         END;
         INSERT INTO ledger_maintenance_log (action, partition, rows, detail)
         VALUES (maintain_ledger.action, maintain_ledger.partition, maintain_ledger.rows, maintain_ledger.detail);
@@ -1106,6 +1136,8 @@ BEGIN
         LOOP
             BEGIN
                 EXECUTE format('SELECT count(*) FROM %I.%I', '@extschema@', step.name) INTO moved;
+                -- DETACH and DROP lock the ledger in ACCESS EXCLUSIVE mode.
+                PERFORM _lock_ledger('ACCESS EXCLUSIVE', false);
                 IF settings.expired_months = 'drop' THEN
                     EXECUTE format('DROP TABLE %I.%I', '@extschema@', step.name);
                     action := 'dropped';
@@ -1113,6 +1145,9 @@ BEGIN
                                      settings.keep_months, settings.keep_months);
                 ELSE
                     EXECUTE format('ALTER TABLE @extschema@.phone_number_ledger DETACH PARTITION %I.%I',
+                                   '@extschema@', step.name);
+                    -- The archive is the operator's: dumped alone, it restores anywhere.
+                    EXECUTE format('DROP TRIGGER phone_number_ledger_no_truncate ON %I.%I',
                                    '@extschema@', step.name);
                     action := 'detached';
                     detail := format('older than %s months (keep_months = %s): now a table of its own, %I.%I, '
@@ -1123,7 +1158,7 @@ BEGIN
             EXCEPTION WHEN lock_not_available THEN
                 action := 'postponed';
                 rows := NULL;
-                detail := format('could not %s it within lock_timeout; the next run tries again',
+                detail := format('the ledger was too busy to %s it; the next run tries again',
                                  settings.expired_months);
             END;
             partition := step.name;
@@ -1242,6 +1277,7 @@ COMMENT ON FUNCTION unschedule_ledger_maintenance(text) IS
 
 -- Only the owner runs these until an operator grants them (grant_pool_access).
 REVOKE ALL ON FUNCTION _index_ledger_partition(regclass), _ledger_partition_name(timestamptz),
+    _lock_ledger(text, boolean, integer),
     _create_ledger_partition(timestamptz), maintain_ledger(), set_ledger_retention(integer, text),
     _schedule_job(text, text, text, text), schedule_ledger_maintenance(text, text),
     unschedule_ledger_maintenance(text) FROM PUBLIC;
