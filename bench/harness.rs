@@ -6,7 +6,7 @@
 //! it into PASSES interleaved passes of at least a second each),
 //! POOL_EXT_BENCH_SAMPLES (latency samples per pool size, default 3000),
 //! POOL_EXT_BENCH_CYCLES (assign/release cycles for the bloat run, default 1,000,000),
-//! POOL_EXT_BENCH_ONLY (a comma-separated list of sections to run, default all: 1 to 8 and 10;
+//! POOL_EXT_BENCH_ONLY (a comma-separated list of sections to run, default all: 1 to 8, 10 and 11;
 //! section 9 of bench/RESULTS.md is bench/compare-previous.sh's).
 
 use std::process::Command;
@@ -549,6 +549,11 @@ END;
         // 10. Recording an outcome by company size (0.4.1 and later: health windows). Section 9
         // of RESULTS.md is bench/compare-previous.sh's.
         outcome_cost_by_company_size(seconds, &mut out);
+    }
+
+    if want("11") {
+        // 11. The ledger's lookups as it grows: 0, 1,000,000 and 20,000,000 rows of history.
+        ledger_lookups_by_history(seconds, &mut out);
     }
 
     let path =
@@ -1196,4 +1201,148 @@ fn pgbench_simple_update(duration: Duration) -> f64 {
         String::from_utf8_lossy(&init.stderr)
     );
     pgbench("pgbench_ref", &["-b", "simple-update"], 8, duration).0
+}
+
+/// Section 11: every lookup that reads the ledger, as the ledger grows (issue 16). One database
+/// of 200 companies of 15 numbers ("Ledger 0".."Ledger 199"; 0-49 with a daily cap of 1,000, so
+/// that their assignments count the day's rows), a day of recent traffic (200,000 rows over
+/// the last 24 hours: about 100,000 calls a day), then history added older than 3 days at the
+/// same rate, two rows (assigned, released) per call: 1,000,000 rows (5 days), then 20,000,000
+/// (100 days, four months' partitions). The history's leads are md5(k)::uuid for k in
+/// 1..200,000, lead k at company k % 200, so a returning lead finds its previous number.
+/// Each size runs the six lookups in turns (pgbench, 1 client, prepared), the median pass each;
+/// ratios are against the same lookup with no history. Env POOL_EXT_BENCH_LEDGER_ROWS
+/// (default 20,000,000) sets the largest size.
+fn ledger_lookups_by_history(seconds: Duration, out: &mut impl FnMut(String)) {
+    let largest = env_or("POOL_EXT_BENCH_LEDGER_ROWS", 20_000_000) as i64;
+    let sizes = [0i64, 1_000_000, largest];
+    let pass = seconds / PASSES;
+    let mut c = fresh_db();
+    load(&mut c, "Ledger ", 200, 15, 17_000_000_000);
+    c.batch_execute(
+        "SELECT count(*) FROM pool_ext.maintain_ledger();
+         SELECT count(*) FROM generate_series(0, 49) AS k,
+                LATERAL pool_ext.set_pool_rules('Ledger ' || k, daily_cap => 1000);",
+    )
+    .unwrap();
+    // A day of traffic: rows i = 1..200,000 over the last 24 hours.
+    history(&mut c, 0, 200_000, "now()");
+    analyze_as_autovacuum(&mut c, &[]);
+
+    let workloads: [(&str, &str); 6] = [
+        (
+            "who_held_number (3 days ago)",
+            "\\set n random(0, 2999)\nSELECT * FROM pool_ext.who_held_number('+1' || (17000000000 + :n)::text, now() - interval '3 days');\n",
+        ),
+        (
+            "assign, daily cap counted",
+            "\\set k random(0, 49)\nBEGIN;\nSELECT * FROM pool_ext.assign_phone_number('Ledger ' || :k::text, gen_random_uuid());\nROLLBACK;\n",
+        ),
+        (
+            "assign, default path",
+            "\\set k random(150, 199)\nBEGIN;\nSELECT * FROM pool_ext.assign_phone_number('Ledger ' || :k::text, gen_random_uuid());\nROLLBACK;\n",
+        ),
+        (
+            "assign, returning lead",
+            "\\set k random(1, 200000)\nBEGIN;\nSELECT * FROM pool_ext.assign_phone_number('Ledger ' || (:k % 200)::text, md5(:k::text)::uuid);\nROLLBACK;\n",
+        ),
+        (
+            "pool_activity (1 company, 24 h)",
+            "\\set k random(0, 199)\nSELECT count(*) FROM pool_ext.pool_activity('Ledger ' || :k::text, now() - interval '24 hours', now());\n",
+        ),
+        (
+            "pool_runway (all companies, 3 h)",
+            "SELECT count(*) FROM pool_ext.pool_runway();\n",
+        ),
+    ];
+    let mut means: Vec<Vec<f64>> = Vec::new();
+    let mut notes = Vec::new();
+    let mut loaded = 0i64;
+    for &size in &sizes {
+        if size > loaded {
+            let started = Instant::now();
+            // History before the window of every lookup, newest first: rows loaded+1..size.
+            history(&mut c, loaded, size, "now() - interval '3 days'");
+            analyze_as_autovacuum(&mut c, &[]);
+            loaded = size;
+            let (rows, bytes, partitions): (i64, i64, i64) = {
+                let r = c
+                    .query_one(
+                        "SELECT (SELECT count(*) FROM pool_ext.phone_number_ledger),
+                                (SELECT sum(total_bytes)::bigint FROM pool_ext.ledger_partitions),
+                                (SELECT count(*) FROM pool_ext.ledger_partitions)",
+                        &[],
+                    )
+                    .unwrap();
+                (r.get(0), r.get(1), r.get(2))
+            };
+            notes.push(format!(
+                "{size} rows of history: loaded and analyzed in {:.0} s; the ledger then holds {rows} rows, {} in {partitions} partitions",
+                started.elapsed().as_secs_f64(),
+                mb(bytes)
+            ));
+        }
+        let runs = in_turns(
+            workloads.len(),
+            |i| {
+                vacuum_only(&mut c, &[]);
+                pgbench_stats(DB, &["-f", &script_file(&format!("ledger{i}"), workloads[i].1)], 1, pass)
+            },
+            |b| b.tps,
+        );
+        means.push(runs.iter().map(|b| b.mean).collect());
+    }
+    out(format!(
+        "## 11. The ledger's lookups as it grows (mean ms per transaction; pgbench, 1 client, {PASSES} passes of {} s in turns, the median pass)\n",
+        pass.as_secs()
+    ));
+    out("200 companies of 15 numbers, a day of recent traffic (200,000 rows) in every run; history older than 3 days added at 200,000 rows a day. Assignments roll back.\n".into());
+    for n in &notes {
+        out(format!("- {n}"));
+    }
+    out(String::new());
+    out(format!(
+        "| lookup | no history | {} rows | {} rows | ratio at {} | ratio at {} |",
+        sizes[1], sizes[2], sizes[1], sizes[2]
+    ));
+    out("|---|---|---|---|---|---|".into());
+    for (i, (name, _)) in workloads.iter().enumerate() {
+        out(format!(
+            "| {name} | {:.3} | {:.3} | {:.3} | {:.2}x | {:.2}x |",
+            means[0][i],
+            means[1][i],
+            means[2][i],
+            means[1][i] / means[0][i],
+            means[2][i] / means[0][i]
+        ));
+    }
+    out(String::new());
+}
+
+/// Ledger rows `from`+1..=`to` of the benchmark's history, written as the superuser: pairs
+/// (assigned, released a minute later) at 200,000 rows a day counted back from `newest` (SQL),
+/// each month's partition made first. Lead k = j % 200,000 + 1 calls from company k % 200.
+fn history(c: &mut Client, from: i64, to: i64, newest: &str) {
+    // Seconds between consecutive calls: 86,400 s / 100,000 calls.
+    let step = "interval '864 milliseconds'";
+    c.batch_execute(&format!(
+        "SELECT pool_ext._create_ledger_partition(m)
+         FROM (SELECT DISTINCT date_trunc('month', t AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS m
+               FROM generate_series({newest} - ({to} / 2) * {step}, {newest}, interval '1 day') AS t
+               UNION SELECT date_trunc('month', ({newest} - ({to} / 2) * {step}) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') AS months
+         WHERE NOT EXISTS (SELECT FROM pool_ext.ledger_partitions AS p WHERE p.starts_at = months.m)"
+    ))
+    .unwrap();
+    c.batch_execute(&format!(
+        "INSERT INTO pool_ext.phone_number_ledger
+             (event, vapi_phone_number_id, number, broker_company, lead_id, occurred_at, reason)
+         SELECT e.event, 'Ledger ' || co || '-' || n, '+1' || (17000000000 + co * 15 + n),
+                'Ledger ' || co, md5(k::text)::uuid,
+                {newest} - j * {step} + e.after, e.event
+         FROM generate_series({from} / 2 + 1, {to} / 2) AS j,
+              LATERAL (SELECT j % 200000 + 1 AS k) AS lead,
+              LATERAL (SELECT lead.k % 200 AS co, (j / 200000) % 15 AS n) AS number,
+              (VALUES ('assigned', interval '0'), ('released', interval '1 minute')) AS e (event, after)"
+    ))
+    .unwrap();
 }

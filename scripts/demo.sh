@@ -185,7 +185,13 @@ FROM signalwire_phone_numbers ORDER BY 1;
 SELECT id, event, vapi_phone_number_id, broker_company, lead_id, reason, actor, lead_company
 FROM phone_number_ledger ORDER BY id;
 
-\echo '== pg_cron runs the release every hour, and the alert check every 5 minutes'
+\echo '== The ledger is partitioned by month: the upkeep makes this month and the next two, and'
+\echo '   moves the rows a month without a partition left in the default one (this fresh database'
+\echo '   had none yet); set_ledger_retention(N) would let it detach months older than N'
+SELECT action, partition, rows, detail FROM maintain_ledger();
+SELECT partition, starts_at, ends_at FROM ledger_partitions;
+
+\echo '== pg_cron runs the release every hour, the ledger upkeep daily, and the alert check every 5 minutes'
 CREATE EXTENSION IF NOT EXISTS pg_cron;
 SELECT schedule_release_job() IS NOT NULL AS scheduled;
 SELECT cron.schedule('pool_ext-alerts', '*/5 * * * *', 'SELECT pool_ext.check_pool_alerts()') IS NOT NULL AS scheduled;

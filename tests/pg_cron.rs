@@ -55,7 +55,27 @@ fn a_scheduled_release_job_frees_an_expired_hold() {
         .unwrap()
         .get(0);
     assert_eq!(again, job);
-    assert_eq!(count(&mut s, "SELECT count(*) FROM cron.job"), 1);
+    // With it, the ledger's daily upkeep (once: it had no job yet).
+    let (upkeep, schedule, command): (i64, String, String) = {
+        let r = s
+            .query_one(
+                "SELECT jobid, schedule, command FROM cron.job WHERE jobname = 'pool_ext-ledger-maintenance'",
+                &[],
+            )
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    };
+    assert_eq!(schedule, "7 3 * * *");
+    assert_eq!(command, "SELECT count(*) FROM pool_ext.maintain_ledger()");
+    assert_eq!(count(&mut s, "SELECT count(*) FROM cron.job"), 2);
+    // Every minute for this test, so that pg_cron runs it here: it makes this month's
+    // partition and the next two (the template database never ran it).
+    let again: i64 = s
+        .query_one("SELECT schedule_ledger_maintenance('* * * * *')", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(again, upkeep);
+    assert_eq!(count(&mut s, "SELECT count(*) FROM cron.job"), 2);
 
     // The hold's time is up; the next run of the job must release it.
     s.execute(
@@ -114,6 +134,28 @@ fn a_scheduled_release_job_frees_an_expired_hold() {
         ),
         0
     );
+    // The upkeep's run: three partitions made, logged, and its run marked succeeded.
+    let waited = Instant::now();
+    while count(
+        &mut s,
+        &format!("SELECT count(*) FROM cron.job_run_details WHERE jobid = {upkeep} AND status = 'succeeded'"),
+    ) < 1
+    {
+        assert!(
+            waited.elapsed() < Duration::from_secs(150),
+            "pg_cron never ran maintain_ledger()"
+        );
+        thread::sleep(Duration::from_secs(1));
+    }
+    assert_eq!(
+        count(&mut s, "SELECT count(*) FROM ledger_maintenance_log WHERE action = 'created'"),
+        3
+    );
+    assert_eq!(count(&mut s, "SELECT count(*) FROM ledger_partitions"), 4);
+    assert!(s
+        .query_one("SELECT unschedule_ledger_maintenance()", &[])
+        .unwrap()
+        .get::<_, bool>(0));
     assert!(s
         .query_one("SELECT unschedule_release_job()", &[])
         .unwrap()
