@@ -1282,16 +1282,24 @@ fn ledger_lookups_by_history(seconds: Duration, out: &mut impl FnMut(String)) {
                 mb(bytes)
             ));
         }
-        let runs = in_turns(
-            workloads.len(),
-            |i| {
-                vacuum_only(&mut c, &[]);
-                pgbench_stats(DB, &["-f", &script_file(&format!("ledger{i}"), workloads[i].1)], 1, pass)
-            },
-            |b| b.tps,
-        );
-        means.push(runs.iter().map(|b| b.mean).collect());
+        means.push(measure_lookups(&mut c, &workloads, pass));
     }
+    // Lookups without a time bound (a returning lead's previous number) probe every month
+    // kept: the same 20,000,000 rows with 24 more (empty) months before them, as three years of
+    // history kept whole would have.
+    c.batch_execute(
+        "SELECT pool_ext._create_ledger_partition(m)
+         FROM generate_series((SELECT min(starts_at) FROM pool_ext.ledger_partitions) - interval '24 months',
+                              (SELECT min(starts_at) FROM pool_ext.ledger_partitions) - interval '1 month',
+                              interval '1 month') AS m",
+    )
+    .unwrap();
+    analyze_as_autovacuum(&mut c, &[]);
+    let months: i64 = c
+        .query_one("SELECT count(*) FROM pool_ext.ledger_partitions", &[])
+        .unwrap()
+        .get(0);
+    means.push(measure_lookups(&mut c, &workloads, pass));
     out(format!(
         "## 11. The ledger's lookups as it grows (mean ms per transaction; pgbench, 1 client, {PASSES} passes of {} s in turns, the median pass)\n",
         pass.as_secs()
@@ -1302,21 +1310,36 @@ fn ledger_lookups_by_history(seconds: Duration, out: &mut impl FnMut(String)) {
     }
     out(String::new());
     out(format!(
-        "| lookup | no history | {} rows | {} rows | ratio at {} | ratio at {} |",
-        sizes[1], sizes[2], sizes[1], sizes[2]
+        "| lookup | no history | {} rows | {} rows | {} rows, {months} partitions | ratio at {} | ratio at {} | ratio at {months} partitions |",
+        sizes[1], sizes[2], sizes[2], sizes[1], sizes[2]
     ));
-    out("|---|---|---|---|---|---|".into());
+    out("|---|---|---|---|---|---|---|---|".into());
     for (i, (name, _)) in workloads.iter().enumerate() {
         out(format!(
-            "| {name} | {:.3} | {:.3} | {:.3} | {:.2}x | {:.2}x |",
+            "| {name} | {:.3} | {:.3} | {:.3} | {:.3} | {:.2}x | {:.2}x | {:.2}x |",
             means[0][i],
             means[1][i],
             means[2][i],
+            means[3][i],
             means[1][i] / means[0][i],
-            means[2][i] / means[0][i]
+            means[2][i] / means[0][i],
+            means[3][i] / means[0][i]
         ));
     }
     out(String::new());
+}
+
+/// The six lookups of section 11 in turns, the median pass's mean ms of each.
+fn measure_lookups(c: &mut Client, workloads: &[(&str, &str)], pass: Duration) -> Vec<f64> {
+    let runs = in_turns(
+        workloads.len(),
+        |i| {
+            vacuum_only(c, &[]);
+            pgbench_stats(DB, &["-f", &script_file(&format!("ledger{i}"), workloads[i].1)], 1, pass)
+        },
+        |b| b.tps,
+    );
+    runs.iter().map(|b| b.mean).collect()
 }
 
 /// Ledger rows `from`+1..=`to` of the benchmark's history, written as the superuser: pairs
