@@ -1227,7 +1227,7 @@ fn ledger_lookups_by_history(seconds: Duration, out: &mut impl FnMut(String)) {
     .unwrap();
     // A day of traffic: rows i = 1..200,000 over the last 24 hours.
     history(&mut c, 0, 200_000, "now()");
-    analyze_as_autovacuum(&mut c, &[]);
+    settle(&mut c);
 
     let workloads: [(&str, &str); 6] = [
         (
@@ -1263,7 +1263,7 @@ fn ledger_lookups_by_history(seconds: Duration, out: &mut impl FnMut(String)) {
             let started = Instant::now();
             // History before the window of every lookup, newest first: rows loaded+1..size.
             history(&mut c, loaded, size, "now() - interval '3 days'");
-            analyze_as_autovacuum(&mut c, &[]);
+            settle(&mut c);
             loaded = size;
             let (rows, bytes, partitions): (i64, i64, i64) = {
                 let r = c
@@ -1294,7 +1294,7 @@ fn ledger_lookups_by_history(seconds: Duration, out: &mut impl FnMut(String)) {
                               interval '1 month') AS m",
     )
     .unwrap();
-    analyze_as_autovacuum(&mut c, &[]);
+    settle(&mut c);
     let months: i64 = c
         .query_one("SELECT count(*) FROM pool_ext.ledger_partitions", &[])
         .unwrap()
@@ -1327,6 +1327,14 @@ fn ledger_lookups_by_history(seconds: Duration, out: &mut impl FnMut(String)) {
         ));
     }
     out(String::new());
+}
+
+/// After a load: vacuumed and analyzed as autovacuum would leave it, and written out, so that
+/// neither autovacuum nor a checkpoint of the load runs during the measurement.
+fn settle(c: &mut Client) {
+    c.batch_execute("VACUUM ANALYZE pool_ext.phone_number_ledger").unwrap();
+    analyze_as_autovacuum(c, &[]);
+    c.batch_execute("CHECKPOINT").unwrap();
 }
 
 /// The six lookups of section 11 in turns, the median pass's mean ms of each.

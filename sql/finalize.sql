@@ -34,3 +34,10 @@ ALTER FUNCTION try_assign_phone_number(text, uuid, text) SET enable_bitmapscan =
 ALTER FUNCTION release_expired_phone_numbers(bigint) SET jit = off;
 ALTER FUNCTION force_release_phone_number(text, text) SET jit = off;
 ALTER FUNCTION record_call_outcome(uuid, text, timestamptz, text) SET jit = off;
+
+-- The readers of the ledger: their plans are estimated over every month of it, and a long
+-- history crossed jit_above_cost (measured: pool_activity 1.3 s, of which JIT 1.7 s of CPU,
+-- against 64 ms without it, at 20,000,000 rows; bench/RESULTS.md section 11).
+ALTER FUNCTION pool_activity(text, timestamptz, timestamptz) SET jit = off;
+ALTER FUNCTION pool_runway(interval) SET jit = off;
+ALTER FUNCTION who_held_number(text, timestamptz) SET jit = off;

@@ -180,11 +180,19 @@ BEGIN
                              CASE WHEN moved > 0
                                   THEN format(', with %s rows moved in from the default partition', moved)
                                   ELSE '' END);
-        EXCEPTION WHEN lock_not_available THEN
-            action := 'postponed';
-            partition := _ledger_partition_name(month_start);
-            rows := NULL;
-            detail := 'the ledger was too busy to attach it; the next run tries again (rows of the month go to the default partition meanwhile)';
+        EXCEPTION
+            WHEN lock_not_available THEN
+                action := 'postponed';
+                partition := _ledger_partition_name(month_start);
+                rows := NULL;
+                detail := 'the ledger was too busy to attach it; the next run tries again (rows of the month go to the default partition meanwhile)';
+            WHEN duplicate_table THEN
+                action := 'postponed';
+                partition := _ledger_partition_name(month_start);
+                rows := NULL;
+                detail := format('a table named %I.%I exists (a month retention detached?): archive and drop it, or '
+                                 'rename it, and the next run makes the partition (the rows stay in the default partition meanwhile)',
+                                 '@extschema@', partition);
         END;
         INSERT INTO ledger_maintenance_log (action, partition, rows, detail)
         VALUES (maintain_ledger.action, maintain_ledger.partition, maintain_ledger.rows, maintain_ledger.detail);

@@ -133,25 +133,47 @@ WHERE event = 'assigned' AND previous_event = 'assigned';
 -- whether or not it had ended by then, so an inbound callback to a released number still
 -- reaches the lead and broker it last called for. held_at_time says whether the hold was live.
 -- company is the lead's: for an overflow hold, the company that borrowed the number.
+-- Month by month, newest first (the ledger is partitioned by month): a callback finds its hold
+-- in the first month or two, each one partition's (number, occurred_at) index, however many
+-- months the ledger keeps; only a number without a hold before at_time walks back to its first
+-- row. PL/pgSQL, so that the plans are kept for the session: a SQL function's would be made
+-- again on every call, over every partition.
 CREATE FUNCTION who_held_number(phone text, at_time timestamptz DEFAULT now())
 RETURNS TABLE (lead_id uuid, company text, vapi_phone_number_id text,
                assigned_at timestamptz, released_at timestamptz, held_at_time boolean)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
-    SELECT a.lead_id, coalesce(a.lead_company, a.broker_company), a.vapi_phone_number_id,
-           a.occurred_at, r.occurred_at,
-           r.occurred_at IS NULL OR r.occurred_at > at_time
-    FROM phone_number_ledger AS a
-    LEFT JOIN LATERAL (
-        SELECT occurred_at FROM phone_number_ledger AS r
-        WHERE r.number = a.number AND r.occurred_at >= a.occurred_at
-          AND r.event = 'released' AND r.id > a.id
-        -- in the order of the (number, occurred_at) index: the first release after the hold
-        -- is its first row, however long the number's later history
-        ORDER BY r.occurred_at, r.id LIMIT 1
-    ) AS r ON true
-    WHERE a.number = phone AND a.event = 'assigned' AND a.occurred_at <= at_time
-    ORDER BY a.occurred_at DESC, a.id DESC
-    LIMIT 1
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    month_start timestamptz := date_trunc('month', at_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+    first_seen timestamptz;
+BEGIN
+    LOOP
+        RETURN QUERY
+        SELECT a.lead_id, coalesce(a.lead_company, a.broker_company), a.vapi_phone_number_id,
+               a.occurred_at, r.occurred_at,
+               r.occurred_at IS NULL OR r.occurred_at > at_time
+        FROM phone_number_ledger AS a
+        LEFT JOIN LATERAL (
+            SELECT r.occurred_at FROM phone_number_ledger AS r
+            WHERE r.number = a.number AND r.occurred_at >= a.occurred_at
+              AND r.event = 'released' AND r.id > a.id
+            -- in the order of the (number, occurred_at) index: the first release after the
+            -- hold is its first row, however long the number's later history
+            ORDER BY r.occurred_at, r.id LIMIT 1
+        ) AS r ON true
+        WHERE a.number = phone AND a.event = 'assigned'
+          AND a.occurred_at <= at_time AND a.occurred_at >= month_start
+        ORDER BY a.occurred_at DESC, a.id DESC
+        LIMIT 1;
+        EXIT WHEN FOUND;
+        IF first_seen IS NULL THEN
+            first_seen := (SELECT min(l.occurred_at) FROM phone_number_ledger AS l WHERE l.number = phone);
+            EXIT WHEN first_seen IS NULL;
+        END IF;
+        EXIT WHEN month_start <= first_seen;
+        month_start := month_start - interval '1 month';
+    END LOOP;
+END
 $$;
 
 REVOKE ALL ON number_states, pool_health, recent_assignments, overdue_holds, double_assignments FROM PUBLIC;

@@ -737,22 +737,39 @@ WHERE event = 'assigned' AND previous_event = 'assigned';
 CREATE OR REPLACE FUNCTION who_held_number(phone text, at_time timestamptz DEFAULT now())
 RETURNS TABLE (lead_id uuid, company text, vapi_phone_number_id text,
                assigned_at timestamptz, released_at timestamptz, held_at_time boolean)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
-    SELECT a.lead_id, coalesce(a.lead_company, a.broker_company), a.vapi_phone_number_id,
-           a.occurred_at, r.occurred_at,
-           r.occurred_at IS NULL OR r.occurred_at > at_time
-    FROM phone_number_ledger AS a
-    LEFT JOIN LATERAL (
-        SELECT occurred_at FROM phone_number_ledger AS r
-        WHERE r.number = a.number AND r.occurred_at >= a.occurred_at
-          AND r.event = 'released' AND r.id > a.id
-        -- in the order of the (number, occurred_at) index: the first release after the hold
-        -- is its first row, however long the number's later history
-        ORDER BY r.occurred_at, r.id LIMIT 1
-    ) AS r ON true
-    WHERE a.number = phone AND a.event = 'assigned' AND a.occurred_at <= at_time
-    ORDER BY a.occurred_at DESC, a.id DESC
-    LIMIT 1
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    month_start timestamptz := date_trunc('month', at_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+    first_seen timestamptz;
+BEGIN
+    LOOP
+        RETURN QUERY
+        SELECT a.lead_id, coalesce(a.lead_company, a.broker_company), a.vapi_phone_number_id,
+               a.occurred_at, r.occurred_at,
+               r.occurred_at IS NULL OR r.occurred_at > at_time
+        FROM phone_number_ledger AS a
+        LEFT JOIN LATERAL (
+            SELECT r.occurred_at FROM phone_number_ledger AS r
+            WHERE r.number = a.number AND r.occurred_at >= a.occurred_at
+              AND r.event = 'released' AND r.id > a.id
+            -- in the order of the (number, occurred_at) index: the first release after the
+            -- hold is its first row, however long the number's later history
+            ORDER BY r.occurred_at, r.id LIMIT 1
+        ) AS r ON true
+        WHERE a.number = phone AND a.event = 'assigned'
+          AND a.occurred_at <= at_time AND a.occurred_at >= month_start
+        ORDER BY a.occurred_at DESC, a.id DESC
+        LIMIT 1;
+        EXIT WHEN FOUND;
+        IF first_seen IS NULL THEN
+            first_seen := (SELECT min(l.occurred_at) FROM phone_number_ledger AS l WHERE l.number = phone);
+            EXIT WHEN first_seen IS NULL;
+        END IF;
+        EXIT WHEN month_start <= first_seen;
+        month_start := month_start - interval '1 month';
+    END LOOP;
+END
 $$;
 
 -- assign_phone_number, pool_activity and pool_runway gain result columns, which CREATE OR
@@ -1116,11 +1133,19 @@ BEGIN
                              CASE WHEN moved > 0
                                   THEN format(', with %s rows moved in from the default partition', moved)
                                   ELSE '' END);
-        EXCEPTION WHEN lock_not_available THEN
-            action := 'postponed';
-            partition := _ledger_partition_name(month_start);
-            rows := NULL;
-            detail := 'the ledger was too busy to attach it; the next run tries again (rows of the month go to the default partition meanwhile)';
+        EXCEPTION
+            WHEN lock_not_available THEN
+                action := 'postponed';
+                partition := _ledger_partition_name(month_start);
+                rows := NULL;
+                detail := 'the ledger was too busy to attach it; the next run tries again (rows of the month go to the default partition meanwhile)';
+            WHEN duplicate_table THEN
+                action := 'postponed';
+                partition := _ledger_partition_name(month_start);
+                rows := NULL;
+                detail := format('a table named %I.%I exists (a month retention detached?): archive and drop it, or '
+                                 'rename it, and the next run makes the partition (the rows stay in the default partition meanwhile)',
+                                 '@extschema@', partition);
         END;
         INSERT INTO ledger_maintenance_log (action, partition, rows, detail)
         VALUES (maintain_ledger.action, maintain_ledger.partition, maintain_ledger.rows, maintain_ledger.detail);
@@ -1274,6 +1299,11 @@ $$;
 
 COMMENT ON FUNCTION unschedule_ledger_maintenance(text) IS
     'Remove the pg_cron job of maintain_ledger(); false when there was none.';
+
+-- The readers of the ledger run without JIT (sql/finalize.sql says why).
+ALTER FUNCTION pool_activity(text, timestamptz, timestamptz) SET jit = off;
+ALTER FUNCTION pool_runway(interval) SET jit = off;
+ALTER FUNCTION who_held_number(text, timestamptz) SET jit = off;
 
 -- Only the owner runs these until an operator grants them (grant_pool_access).
 REVOKE ALL ON FUNCTION _index_ledger_partition(regclass), _ledger_partition_name(timestamptz),

@@ -32,6 +32,14 @@ SELECT partition, starts_at, ends_at FROM ledger_partitions WHERE partition LIKE
 -- Run again: nothing to do.
 SELECT count(*) AS steps FROM maintain_ledger();
 
+-- who_held_number walks back month by month from its time: from mid-March 2020 (no partition,
+-- no row) to February; each month finds its own row; before the first row, nothing.
+SELECT lead_id, company, assigned_at, released_at, held_at_time
+FROM who_held_number('+13035550901', '2020-03-15 00:00+00');
+SELECT assigned_at FROM who_held_number('+13035550901', '2020-02-01 00:00+00');
+SELECT assigned_at FROM who_held_number('+13035550901', '2020-01-31 23:59:59+00');
+SELECT count(*) AS nobody FROM who_held_number('+13035550901', '2019-12-01 00:00+00');
+
 -- Append-only, in every partition and through the ledger.
 UPDATE phone_number_ledger SET reason = 'x' WHERE broker_company = 'Ledger Regress';
 DELETE FROM phone_number_ledger_2020_01;
@@ -50,8 +58,17 @@ SELECT keep_months, expired_months FROM set_ledger_retention(12);
 SELECT action, partition, rows, detail FROM maintain_ledger();
 SELECT count(*) AS still_in_the_ledger FROM phone_number_ledger WHERE broker_company = 'Ledger Regress';
 SELECT count(*) AS archived FROM phone_number_ledger_2020_01;
+-- A row of a detached month: the default partition takes it, and the upkeep cannot make the
+-- month again while the detached table has its name; it says so and goes on.
+INSERT INTO phone_number_ledger (event, vapi_phone_number_id, number, broker_company, lead_id, occurred_at, reason)
+VALUES ('released', 'ledger-1', '+13035550901', 'Ledger Regress', '0000000f-0000-4000-8000-000000000001',
+        '2020-01-11 08:00+00', 'manual');
+SELECT action, partition, rows, detail FROM maintain_ledger();
 -- A detached month is the operator's: no longer guarded, it can be archived and dropped.
 DROP TABLE phone_number_ledger_2020_01, phone_number_ledger_2020_02;
+-- Then the month is made again, its row moved in, and detached by retention.
+SELECT action, partition, rows FROM maintain_ledger();
+DROP TABLE phone_number_ledger_2020_01;
 SELECT action, partition, rows FROM ledger_maintenance_log WHERE partition LIKE '%2020%' ORDER BY id;
 
 -- Back to the default: keep everything.
