@@ -67,7 +67,9 @@ while read -r old commit <&3; do
 
   log "installing this tree ($version)"
   bash scripts/install.sh
-  psql_in pool_upgrade -c 'ALTER EXTENSION pool_ext UPDATE' 2>"$work/update-$old.log"
+  # In a session time zone other than UTC, as an operator in New York would run it: the
+  # ledger's months must still be UTC months that meet end to end.
+  PGTZ=America/New_York psql_in pool_upgrade -c 'ALTER EXTENSION pool_ext UPDATE' 2>"$work/update-$old.log"
   # The fill gave a role access: an update through a version that added to the access levels
   # (its script raises the warning) names the role and says how to extend its rights.
   path_scripts=$(awk -v v="$old" '$1 == v {on = 1} on {print "sql/pool_ext--" $1 "--*.sql"}' tests/upgrade/releases.txt)

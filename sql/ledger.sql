@@ -69,18 +69,20 @@ $$;
 -- got), then sleeps 20 ms, for up to `tries` tries. Waiting in a lock queue instead would hold
 -- up every assignment behind it, and could deadlock with a caller that read the ledger and
 -- then inserts into it. `parent_mode`: the mode on the ledger itself (ONLY: not its
--- partitions); the default partition, when `with_default`, in ACCESS EXCLUSIVE mode.
--- Raises lock_not_available when the tries run out.
-CREATE FUNCTION _lock_ledger(parent_mode text, with_default boolean, tries integer DEFAULT 250)
+-- partitions); `partitions`: locked in ACCESS EXCLUSIVE mode. Raises lock_not_available when
+-- the tries run out.
+CREATE FUNCTION _lock_ledger(parent_mode text, partitions regclass[], tries integer DEFAULT 250)
 RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+DECLARE
+    part regclass;
 BEGIN
     FOR attempt IN 1..tries LOOP
         BEGIN
             EXECUTE format('LOCK TABLE ONLY @extschema@.phone_number_ledger IN %s MODE NOWAIT', parent_mode);
-            IF with_default THEN
-                LOCK TABLE phone_number_ledger_default IN ACCESS EXCLUSIVE MODE NOWAIT;
-            END IF;
+            FOREACH part IN ARRAY partitions LOOP
+                EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE NOWAIT', part);
+            END LOOP;
             RETURN;
         EXCEPTION WHEN lock_not_available THEN
             PERFORM pg_sleep(0.02);
@@ -91,35 +93,40 @@ BEGIN
 END
 $$;
 
--- Make the partition of the month that begins at `month_start` (UTC), moving into it the rows
--- of that month that the default partition caught. Returns the rows moved.
---
--- Without the ledger's column defaults: rows come through the ledger, whose defaults apply, and
--- a detached month dumped with pg_dump -t then needs nothing else (its sequence) to restore.
--- Made as a table of its own and then attached, rather than with CREATE TABLE ... PARTITION OF:
--- ATTACH needs a SHARE UPDATE EXCLUSIVE lock on the ledger and an ACCESS EXCLUSIVE one on the
--- default partition (Postgres checks that it holds no row of the new month). The ledger is
--- locked in SHARE mode first: no insert is under way while the month is attached, for an insert
--- that chose the default partition before the month was attached would fail after it (the
--- default partition's constraint changes under it; the test of a month's end under load saw
--- it). Inserts wait for the move and the attach, a few milliseconds, and then find the month.
-CREATE FUNCTION _create_ledger_partition(month_start timestamptz) RETURNS bigint
-LANGUAGE plpgsql SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+-- The table of the month that begins at `month_start` (UTC), indexed, not yet attached: it
+-- needs no lock on the ledger. Without the ledger's column defaults: rows come through the
+-- ledger, whose defaults apply, and a detached month dumped with pg_dump -t then needs nothing
+-- else (its sequence) to restore. A table of its own, attached later, rather than CREATE TABLE
+-- ... PARTITION OF, which would lock the ledger while the indexes are built.
+CREATE FUNCTION _prepare_ledger_partition(month_start timestamptz) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, @extschema@, pg_temp SET TimeZone = 'UTC' AS $$
 DECLARE
     name text := _ledger_partition_name(month_start);
-    month_end timestamptz := month_start + interval '1 month';
-    moved bigint;
 BEGIN
     EXECUTE format('CREATE TABLE %I.%I (LIKE @extschema@.phone_number_ledger INCLUDING CONSTRAINTS)',
                    '@extschema@', name);
     PERFORM _index_ledger_partition(format('%I.%I', '@extschema@', name)::regclass);
     -- The bound as a constraint, so that ATTACH need not scan the table to prove it.
     EXECUTE format('ALTER TABLE %I.%I ADD CONSTRAINT %I CHECK (occurred_at >= %L AND occurred_at < %L)',
-                   '@extschema@', name, name || '_month', month_start, month_end);
-    PERFORM _lock_ledger('SHARE', true);
-    -- The default partition's rows of this month move over. The append-only guard is a
-    -- trigger that replica mode does not fire: this move is the one change of a ledger row
-    -- the extension makes, and the row is the same, only in another table.
+                   '@extschema@', name, name || '_month', month_start, month_start + interval '1 month');
+END
+$$;
+
+-- Attach the prepared month, moving into it the rows of that month that the default partition
+-- caught; returns the rows moved. The caller holds the ledger in SHARE mode (no insert is under
+-- way: one that chose the default partition before the month was attached would fail after
+-- it, the default partition's constraint having changed under it; the test of a month's end
+-- under load saw it) and the default partition in ACCESS EXCLUSIVE mode (ATTACH checks that it
+-- holds no row of the month).
+CREATE FUNCTION _attach_ledger_partition(month_start timestamptz) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, @extschema@, pg_temp SET TimeZone = 'UTC' AS $$
+DECLARE
+    name text := _ledger_partition_name(month_start);
+    month_end timestamptz := month_start + interval '1 month';
+    moved bigint;
+BEGIN
+    -- The append-only guard is a trigger that replica mode does not fire: this move is the one
+    -- change of a ledger row the extension makes, and the row is the same, in another table.
     PERFORM set_config('session_replication_role', 'replica', true);
     EXECUTE format('WITH moved AS (DELETE FROM @extschema@.phone_number_ledger_default '
                    'WHERE occurred_at >= $1 AND occurred_at < $2 RETURNING *) '
@@ -134,111 +141,153 @@ BEGIN
 END
 $$;
 
+-- One month made and attached, in one go (the benchmark and the tests make months this way).
+CREATE FUNCTION _create_ledger_partition(month_start timestamptz) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+BEGIN
+    PERFORM _prepare_ledger_partition(month_start);
+    PERFORM _lock_ledger('SHARE', ARRAY['@extschema@.phone_number_ledger_default'::regclass]);
+    RETURN _attach_ledger_partition(month_start);
+END
+$$;
+
 -- The ledger's upkeep, run daily by pg_cron (schedule_ledger_maintenance) or by hand:
 -- 1. a partition for every month that has rows in the default partition, and for this month
 --    and the next two, so that inserts find theirs;
 -- 2. retention (set_ledger_retention): months whose every row is older than keep_months
 --    months are detached or dropped.
--- Each step is logged and returned. A step that finds no moment to take its locks within about
--- 5 s (_lock_ledger) is postponed to the next run rather than keep the assignments waiting:
--- inserts go to the default partition meanwhile, and nothing fails.
+-- Everything that needs no lock on the ledger comes first (the new months' tables and indexes,
+-- the expired months' row counts); then every lock the changes need is taken at one moment
+-- (_lock_ledger: the ledger in SHARE mode, or ACCESS EXCLUSIVE when a month is detached or
+-- dropped, the default partition and the expired months), and the changes, catalog work and
+-- the default partition's rows, run while assignments wait. When there is no such moment
+-- within about 5 s, every step is postponed to the next run: inserts go to the default
+-- partition meanwhile, and nothing fails. Each step is logged and returned. Month arithmetic
+-- in UTC, whatever the session's time zone.
 CREATE FUNCTION maintain_ledger()
 RETURNS TABLE (action text, partition text, rows bigint, detail text)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp SET TimeZone = 'UTC' AS $$
 DECLARE
     settings ledger_settings;
-    this_month timestamptz := date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+    this_month timestamptz := date_trunc('month', now());
+    months timestamptz[] := '{}';
     month_start timestamptz;
-    step record;
-    moved bigint;
-    kept_from timestamptz;
+    expired text[] := '{}';
+    expired_rows bigint[] := '{}';
+    name text;
+    n bigint;
+    steps text[] := '{}';          -- action, partition, rows, detail: four entries a step
+    busy boolean := false;
 BEGIN
-    -- One maintenance at a time (two would race to create the same month).
+    -- One maintenance at a time (two would race to make the same month).
     PERFORM pg_advisory_xact_lock(1886351214);
     SELECT * INTO settings FROM ledger_settings;  -- no row: keep everything
 
-    -- 1. The months that need a partition: those of rows the default partition caught, this
-    --    month and the next two.
+    -- What to do. 1. The months that need a partition: those of rows the default partition
+    -- caught, this month and the next two; a month whose name a table has (one retention
+    -- detached) waits until the operator moves that table away.
     FOR month_start IN
         SELECT m FROM (
-            SELECT DISTINCT date_trunc('month', d.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS m
-            FROM phone_number_ledger_default AS d
+            SELECT DISTINCT date_trunc('month', d.occurred_at) AS m FROM phone_number_ledger_default AS d
             UNION
             SELECT this_month + make_interval(months => ahead) FROM generate_series(0, 2) AS ahead
         ) AS wanted
         WHERE NOT EXISTS (SELECT FROM ledger_partitions AS p WHERE p.starts_at = wanted.m)
         ORDER BY m
     LOOP
+        name := _ledger_partition_name(month_start);
+        IF to_regclass(format('%I.%I', '@extschema@', name)) IS NOT NULL THEN
+            steps := steps || ARRAY['postponed', name, NULL,
+                format('a table named %I.%I exists (a month retention detached?): archive and drop it, or '
+                       'rename it, and the next run makes the partition (the rows stay in the default partition meanwhile)',
+                       '@extschema@', name)];
+        ELSE
+            months := months || month_start;
+        END IF;
+    END LOOP;
+    -- 2. Retention: a month whose end is older than keep_months months holds no row to keep;
+    --    a month made above for rows the default partition caught may be one already.
+    IF settings.keep_months IS NOT NULL THEN
+        FOR name, n IN
+            SELECT p.partition, NULL FROM ledger_partitions AS p
+            WHERE p.ends_at <= now() - make_interval(months => settings.keep_months)
+            UNION ALL
+            SELECT _ledger_partition_name(m),
+                   (SELECT count(*) FROM phone_number_ledger_default AS d
+                    WHERE d.occurred_at >= m AND d.occurred_at < m + interval '1 month')
+            FROM unnest(months) AS m
+            WHERE m + interval '1 month' <= now() - make_interval(months => settings.keep_months)
+            ORDER BY 1
+        LOOP
+            IF n IS NULL THEN
+                EXECUTE format('SELECT count(*) FROM %I.%I', '@extschema@', name) INTO n;
+            END IF;
+            expired := expired || name;
+            expired_rows := expired_rows || n;
+        END LOOP;
+    END IF;
+
+    IF cardinality(months) > 0 OR cardinality(expired) > 0 THEN
         BEGIN
-            moved := _create_ledger_partition(month_start);
-            action := 'created';
-            partition := _ledger_partition_name(month_start);
-            rows := moved;
-            detail := format('the month from %s to %s (UTC)%s',
-                             to_char(month_start AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
-                             to_char((month_start + interval '1 month') AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
-                             CASE WHEN moved > 0
-                                  THEN format(', with %s rows moved in from the default partition', moved)
-                                  ELSE '' END);
-        EXCEPTION
-            WHEN lock_not_available THEN
-                action := 'postponed';
-                partition := _ledger_partition_name(month_start);
-                rows := NULL;
-                detail := 'the ledger was too busy to attach it; the next run tries again (rows of the month go to the default partition meanwhile)';
-            WHEN duplicate_table THEN
-                action := 'postponed';
-                partition := _ledger_partition_name(month_start);
-                rows := NULL;
-                detail := format('a table named %I.%I exists (a month retention detached?): archive and drop it, or '
-                                 'rename it, and the next run makes the partition (the rows stay in the default partition meanwhile)',
-                                 '@extschema@', partition);
+            FOREACH month_start IN ARRAY months LOOP
+                PERFORM _prepare_ledger_partition(month_start);
+            END LOOP;
+            PERFORM _lock_ledger(
+                CASE WHEN cardinality(expired) > 0 THEN 'ACCESS EXCLUSIVE' ELSE 'SHARE' END,
+                ARRAY['@extschema@.phone_number_ledger_default'::regclass]
+                    || ARRAY(SELECT format('%I.%I', '@extschema@', e)::regclass FROM unnest(expired) AS e));
+            FOREACH month_start IN ARRAY months LOOP
+                n := _attach_ledger_partition(month_start);
+                steps := steps || ARRAY['created', _ledger_partition_name(month_start), n::text,
+                    format('the month from %s to %s (UTC)%s',
+                           to_char(month_start, 'YYYY-MM-DD'),
+                           to_char(month_start + interval '1 month', 'YYYY-MM-DD'),
+                           CASE WHEN n > 0 THEN format(', with %s rows moved in from the default partition', n)
+                                ELSE '' END)];
+            END LOOP;
+            FOR k IN 1..cardinality(expired) LOOP
+                IF settings.expired_months = 'drop' THEN
+                    EXECUTE format('DROP TABLE %I.%I', '@extschema@', expired[k]);
+                    steps := steps || ARRAY['dropped', expired[k], expired_rows[k]::text,
+                        format('every row older than %s months (keep_months = %s)',
+                               settings.keep_months, settings.keep_months)];
+                ELSE
+                    EXECUTE format('ALTER TABLE @extschema@.phone_number_ledger DETACH PARTITION %I.%I',
+                                   '@extschema@', expired[k]);
+                    -- The archive is the operator's: dumped alone, it restores anywhere.
+                    EXECUTE format('DROP TRIGGER phone_number_ledger_no_truncate ON %I.%I',
+                                   '@extschema@', expired[k]);
+                    steps := steps || ARRAY['detached', expired[k], expired_rows[k]::text,
+                        format('older than %s months (keep_months = %s): now a table of its own, %I.%I, '
+                               'for archiving (pg_dump -t) and then DROP TABLE',
+                               settings.keep_months, settings.keep_months, '@extschema@', expired[k])];
+                END IF;
+            END LOOP;
+        EXCEPTION WHEN lock_not_available THEN
+            -- Everything above is undone (the prepared tables too); the next run tries again.
+            busy := true;
         END;
+        IF busy THEN
+            FOREACH month_start IN ARRAY months LOOP
+                steps := steps || ARRAY['postponed', _ledger_partition_name(month_start), NULL,
+                    'the ledger was too busy to attach it; the next run tries again (rows of the month go to the default partition meanwhile)'];
+            END LOOP;
+            FOR k IN 1..cardinality(expired) LOOP
+                steps := steps || ARRAY['postponed', expired[k], NULL,
+                    format('the ledger was too busy to %s it; the next run tries again', settings.expired_months)];
+            END LOOP;
+        END IF;
+    END IF;
+
+    FOR k IN 0..cardinality(steps) / 4 - 1 LOOP
+        action := steps[4 * k + 1];
+        partition := steps[4 * k + 2];
+        rows := steps[4 * k + 3]::bigint;
+        detail := steps[4 * k + 4];
         INSERT INTO ledger_maintenance_log (action, partition, rows, detail)
         VALUES (maintain_ledger.action, maintain_ledger.partition, maintain_ledger.rows, maintain_ledger.detail);
         RETURN NEXT;
     END LOOP;
-
-    -- 2. Retention: a month whose end is older than keep_months months holds no row to keep.
-    IF settings.keep_months IS NOT NULL THEN
-        kept_from := now() - make_interval(months => settings.keep_months);
-        FOR step IN
-            SELECT p.partition AS name, p.ends_at FROM ledger_partitions AS p
-            WHERE p.ends_at <= kept_from ORDER BY p.starts_at
-        LOOP
-            BEGIN
-                EXECUTE format('SELECT count(*) FROM %I.%I', '@extschema@', step.name) INTO moved;
-                -- DETACH and DROP lock the ledger in ACCESS EXCLUSIVE mode.
-                PERFORM _lock_ledger('ACCESS EXCLUSIVE', false);
-                IF settings.expired_months = 'drop' THEN
-                    EXECUTE format('DROP TABLE %I.%I', '@extschema@', step.name);
-                    action := 'dropped';
-                    detail := format('every row older than %s months (keep_months = %s)',
-                                     settings.keep_months, settings.keep_months);
-                ELSE
-                    EXECUTE format('ALTER TABLE @extschema@.phone_number_ledger DETACH PARTITION %I.%I',
-                                   '@extschema@', step.name);
-                    -- The archive is the operator's: dumped alone, it restores anywhere.
-                    EXECUTE format('DROP TRIGGER phone_number_ledger_no_truncate ON %I.%I',
-                                   '@extschema@', step.name);
-                    action := 'detached';
-                    detail := format('older than %s months (keep_months = %s): now a table of its own, %I.%I, '
-                                     'for archiving (pg_dump -t) and then DROP TABLE',
-                                     settings.keep_months, settings.keep_months, '@extschema@', step.name);
-                END IF;
-                rows := moved;
-            EXCEPTION WHEN lock_not_available THEN
-                action := 'postponed';
-                rows := NULL;
-                detail := format('the ledger was too busy to %s it; the next run tries again',
-                                 settings.expired_months);
-            END;
-            partition := step.name;
-            INSERT INTO ledger_maintenance_log (action, partition, rows, detail)
-            VALUES (maintain_ledger.action, maintain_ledger.partition, maintain_ledger.rows, maintain_ledger.detail);
-            RETURN NEXT;
-        END LOOP;
-    END IF;
 END
 $$;
 

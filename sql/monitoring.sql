@@ -137,11 +137,12 @@ WHERE event = 'assigned' AND previous_event = 'assigned';
 -- in the first month or two, each one partition's (number, occurred_at) index, however many
 -- months the ledger keeps; only a number without a hold before at_time walks back to its first
 -- row. PL/pgSQL, so that the plans are kept for the session: a SQL function's would be made
--- again on every call, over every partition.
+-- again on every call, over every partition. Months of UTC, as the partitions' (TimeZone).
 CREATE FUNCTION who_held_number(phone text, at_time timestamptz DEFAULT now())
 RETURNS TABLE (lead_id uuid, company text, vapi_phone_number_id text,
                assigned_at timestamptz, released_at timestamptz, held_at_time boolean)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, @extschema@, pg_temp
+SET TimeZone = 'UTC' AS $$
 #variable_conflict use_column
 DECLARE
     month_start timestamptz := date_trunc('month', at_time AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';

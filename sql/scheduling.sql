@@ -51,7 +51,11 @@ BEGIN
     job := @extschema@._schedule_job(job_name, schedule, 'SELECT @extschema@.release_expired_phone_numbers()',
         'run SELECT @extschema@.release_expired_phone_numbers() hourly from elsewhere, '
         'e.g. the n8n workflow examples/n8n/hourly-release.json');
-    IF NOT EXISTS (SELECT FROM cron.job WHERE command LIKE '%maintain_ledger()%') THEN
+    -- A job of this database that runs it; pg_cron shows a role other than a superuser only its
+    -- own jobs, so another role's job is not seen and a second one is made (harmless: the upkeep
+    -- is idempotent and runs one at a time).
+    IF NOT EXISTS (SELECT FROM cron.job WHERE command LIKE '%maintain_ledger()%'
+                                        AND database = current_database()) THEN
         PERFORM @extschema@.schedule_ledger_maintenance();
     END IF;
     RETURN job;

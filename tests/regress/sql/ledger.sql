@@ -73,3 +73,18 @@ SELECT action, partition, rows FROM ledger_maintenance_log WHERE partition LIKE 
 
 -- Back to the default: keep everything.
 SELECT keep_months, expired_months FROM set_ledger_retention(NULL);
+
+-- Months are UTC months whatever the session's time zone: in New York (and across its change
+-- to daylight saving time), the rows on either side of a UTC month's end land in their own
+-- months, and each partition ends where the next begins.
+SET timezone = 'America/New_York';
+INSERT INTO phone_number_ledger (event, vapi_phone_number_id, number, broker_company, lead_id, occurred_at, reason)
+SELECT 'assigned', 'ledger-1', '+13035550901', 'Ledger Regress', '0000000f-0000-4000-8000-0000000000aa',
+       t, 'assign'
+FROM unnest(ARRAY['2021-03-31 23:30+00', '2021-04-01 00:30+00',
+                  '2021-11-30 23:30+00', '2021-12-01 00:30+00']::timestamptz[]) AS t;
+SELECT action, partition, rows FROM maintain_ledger() WHERE partition LIKE '%2021%';
+SET timezone = 'UTC';
+SELECT partition, starts_at, ends_at FROM ledger_partitions WHERE partition LIKE '%2021%';
+SELECT c.relname, l.occurred_at FROM phone_number_ledger AS l JOIN pg_class AS c ON c.oid = l.tableoid
+WHERE l.lead_id = '0000000f-0000-4000-8000-0000000000aa' ORDER BY 2;
