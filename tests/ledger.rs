@@ -109,6 +109,9 @@ fn a_month_boundary_crossed_under_load() {
         "the clock: {:?}",
         a.query_one("SELECT clock_timestamp()::text", &[]).unwrap().get::<_, String>(0)
     );
+    // Old history in the ahead database, for retention to drop under load below.
+    history(&mut a, &["2026-06-01"], 300);
+    a.execute("SELECT count(*) FROM maintain_ledger()", &[]).unwrap();
     // Missed: only January's partition; February's rows must land somewhere all the same.
     let missed = TestDb::new("missed");
     let mut m = missed.session();
@@ -146,6 +149,20 @@ fn a_month_boundary_crossed_under_load() {
         }
     }
     assert!(moved.unwrap() >= caught, "moved {moved:?}, the default held {caught} before");
+    // Retention under load: June 2026 is dropped while the ahead database's workers assign and
+    // release (the maintenance waits for a moment with no lock on the ledger, never in a queue).
+    a.execute("SELECT set_ledger_retention(6, 'drop')", &[]).unwrap();
+    let mut dropped = None;
+    while dropped.is_none() {
+        assert!(Instant::now() < deadline, "maintain_ledger never dropped June under load");
+        for row in a.query("SELECT action, partition, rows FROM maintain_ledger()", &[]).unwrap() {
+            let (action, partition): (String, String) = (row.get(0), row.get(1));
+            if action == "dropped" && partition == "phone_number_ledger_2026_06" {
+                dropped = row.get::<_, Option<i64>>(2);
+            }
+        }
+    }
+    assert_eq!(dropped, Some(300));
     while !server_time_after(&mut m, "2027-02-01 00:00:10+00") {
         assert!(Instant::now() < deadline, "the fake clock does not move");
         thread::sleep(Duration::from_millis(200));
