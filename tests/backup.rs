@@ -21,6 +21,11 @@ fn contents(s: &mut Client) -> Vec<String> {
         "SELECT string_agg(t::text, E'\\n' ORDER BY t.id) FROM public.interactions t",
         "SELECT last_value::text || ' ' || is_called::text FROM pool_ext.phone_number_ledger_id_seq",
         "SELECT string_agg(t::text, E'\\n' ORDER BY t.company) FROM pool_ext.pool_health t",
+        // The ledger's months: names, bounds, and which month holds each row.
+        "SELECT string_agg(t.partition || ' ' || coalesce(t.starts_at::text, 'default'), E'\\n' ORDER BY t.partition) FROM pool_ext.ledger_partitions t",
+        "SELECT string_agg(t.tableoid::regclass::text || ' ' || t.id, E'\\n' ORDER BY t.id) FROM pool_ext.phone_number_ledger t",
+        "SELECT string_agg(t::text, E'\\n' ORDER BY t.id) FROM pool_ext.ledger_maintenance_log t",
+        "SELECT string_agg(t::text, E'\\n') FROM pool_ext.ledger_settings t",
     ]
     .iter()
     .map(|sql| {
@@ -81,7 +86,28 @@ fn pg_dump_and_restore_keep_the_live_pool_and_assignment_goes_on() {
     .unwrap();
     s.query("SELECT retire_phone_number('Backup Realty-6')", &[])
         .unwrap();
+    // The ledger's months: an old one from history written as the superuser, this month's
+    // (its rows moved in from the default partition) and the two ahead; then one more row in
+    // the default partition, of a month retention has not made, and a retention setting.
+    s.batch_execute(
+        "INSERT INTO pool_ext.phone_number_ledger
+             (event, vapi_phone_number_id, number, broker_company, lead_id, occurred_at, reason)
+         VALUES ('assigned', 'Backup History-1', '+1650009901', 'Backup Realty',
+                 '00000028-0000-0000-0000-0000000000ff', '2025-03-05 10:00+00', 'assign');
+         SELECT count(*) FROM pool_ext.maintain_ledger();
+         INSERT INTO pool_ext.phone_number_ledger
+             (event, vapi_phone_number_id, number, broker_company, lead_id, occurred_at, reason)
+         VALUES ('released', 'Backup History-1', '+1650009901', 'Backup Realty',
+                 '00000028-0000-0000-0000-0000000000ff', '2025-04-05 10:00+00', 'manual');
+         SELECT pool_ext.set_ledger_retention(120);",
+    )
+    .unwrap();
     let before = contents(&mut s);
+    assert!(
+        before[8].lines().count() >= 5,
+        "the default partition and four months: {}",
+        before[8]
+    );
     assert!(before[1].lines().count() >= 10, "a ledger worth keeping");
 
     let (host, port) = TestDb::host_and_port();
