@@ -1332,7 +1332,8 @@ fn ledger_lookups_by_history(seconds: Duration, out: &mut impl FnMut(String)) {
 /// After a load: vacuumed and analyzed as autovacuum would leave it, and written out, so that
 /// neither autovacuum nor a checkpoint of the load runs during the measurement.
 fn settle(c: &mut Client) {
-    c.batch_execute("VACUUM ANALYZE pool_ext.phone_number_ledger").unwrap();
+    c.batch_execute("VACUUM ANALYZE pool_ext.phone_number_ledger")
+        .unwrap();
     analyze_as_autovacuum(c, &[]);
     c.batch_execute("CHECKPOINT").unwrap();
 }
@@ -1343,7 +1344,12 @@ fn measure_lookups(c: &mut Client, workloads: &[(&str, &str)], pass: Duration) -
         workloads.len(),
         |i| {
             vacuum_only(c, &[]);
-            pgbench_stats(DB, &["-f", &script_file(&format!("ledger{i}"), workloads[i].1)], 1, pass)
+            pgbench_stats(
+                DB,
+                &["-f", &script_file(&format!("ledger{i}"), workloads[i].1)],
+                1,
+                pass,
+            )
         },
         |b| b.tps,
     );

@@ -33,8 +33,12 @@ fn load(
     (0..workers)
         .map(|w| {
             let mut s = db.session();
-            let (company, stop, rows, errors) =
-                (company.to_string(), stop.clone(), rows.clone(), errors.clone());
+            let (company, stop, rows, errors) = (
+                company.to_string(),
+                stop.clone(),
+                rows.clone(),
+                errors.clone(),
+            );
             thread::spawn(move || {
                 let mut n = 0;
                 while !stop.load(Ordering::Relaxed) {
@@ -42,15 +46,23 @@ fn load(
                     match assign(&mut s, &company, &lead(w, n)) {
                         Ok(id) => {
                             rows.fetch_add(1, Ordering::Relaxed);
-                            match s.query_one("SELECT force_release_phone_number($1, 'test')", &[&id]) {
+                            match s
+                                .query_one("SELECT force_release_phone_number($1, 'test')", &[&id])
+                            {
                                 Ok(_) => {
                                     rows.fetch_add(1, Ordering::Relaxed);
                                 }
-                                Err(e) => errors.lock().unwrap().push(format!("release: {}", describe(&e))),
+                                Err(e) => errors
+                                    .lock()
+                                    .unwrap()
+                                    .push(format!("release: {}", describe(&e))),
                             }
                         }
                         Err(e) if sqlstate(&e) == "53000" => {}
-                        Err(e) => errors.lock().unwrap().push(format!("assign: {}", describe(&e))),
+                        Err(e) => errors
+                            .lock()
+                            .unwrap()
+                            .push(format!("assign: {}", describe(&e))),
                     }
                 }
             })
@@ -75,10 +87,19 @@ fn assert_rows_in_their_months(db: &mut Client, expected_rows: i64) {
                    date_trunc('month', l.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')",
     );
     assert_eq!(misplaced, 0, "rows outside their month's partition");
-    assert_eq!(count(db, "SELECT count(*) FROM phone_number_ledger_default"), 0);
-    assert_eq!(count(db, "SELECT count(*) FROM phone_number_ledger"), expected_rows);
     assert_eq!(
-        count(db, "SELECT count(*) - count(DISTINCT id) FROM phone_number_ledger"),
+        count(db, "SELECT count(*) FROM phone_number_ledger_default"),
+        0
+    );
+    assert_eq!(
+        count(db, "SELECT count(*) FROM phone_number_ledger"),
+        expected_rows
+    );
+    assert_eq!(
+        count(
+            db,
+            "SELECT count(*) - count(DISTINCT id) FROM phone_number_ledger"
+        ),
         0
     );
     for month in ["2027_01", "2027_02"] {
@@ -86,7 +107,10 @@ fn assert_rows_in_their_months(db: &mut Client, expected_rows: i64) {
             db,
             &format!("SELECT count(*) FROM pool_ext.phone_number_ledger_{month}"),
         );
-        assert!(rows > 0, "no rows in {month}: the load did not cross the boundary");
+        assert!(
+            rows > 0,
+            "no rows in {month}: the load did not cross the boundary"
+        );
     }
     assert_pool_invariants(db);
 }
@@ -98,26 +122,39 @@ fn a_month_boundary_crossed_under_load() {
     let mut a = ahead.session();
     load_pool(&mut a, "Boundary Ahead", 301, 20);
     let made: Vec<String> = a
-        .query("SELECT partition FROM maintain_ledger() WHERE action = 'created'", &[])
+        .query(
+            "SELECT partition FROM maintain_ledger() WHERE action = 'created'",
+            &[],
+        )
         .unwrap()
         .iter()
         .map(|r| r.get(0))
         .collect();
     assert_eq!(
         made,
-        ["phone_number_ledger_2027_01", "phone_number_ledger_2027_02", "phone_number_ledger_2027_03"],
+        [
+            "phone_number_ledger_2027_01",
+            "phone_number_ledger_2027_02",
+            "phone_number_ledger_2027_03"
+        ],
         "the clock: {:?}",
-        a.query_one("SELECT clock_timestamp()::text", &[]).unwrap().get::<_, String>(0)
+        a.query_one("SELECT clock_timestamp()::text", &[])
+            .unwrap()
+            .get::<_, String>(0)
     );
     // Old history in the ahead database, for retention to drop under load below.
     history(&mut a, &["2026-06-01"], 300);
-    a.execute("SELECT count(*) FROM maintain_ledger()", &[]).unwrap();
+    a.execute("SELECT count(*) FROM maintain_ledger()", &[])
+        .unwrap();
     // Missed: only January's partition; February's rows must land somewhere all the same.
     let missed = TestDb::new("missed");
     let mut m = missed.session();
     load_pool(&mut m, "Boundary Missed", 302, 20);
-    m.execute("SELECT pool_ext._create_ledger_partition('2027-01-01 00:00:00+00')", &[])
-        .unwrap();
+    m.execute(
+        "SELECT pool_ext._create_ledger_partition('2027-01-01 00:00:00+00')",
+        &[],
+    )
+    .unwrap();
     assert!(
         !server_time_after(&mut m, "2027-02-01 00:00:00+00"),
         "the setup took so long that the month ended before the load began"
@@ -137,25 +174,44 @@ fn a_month_boundary_crossed_under_load() {
         thread::sleep(Duration::from_millis(200));
     }
     let caught = count(&mut m, "SELECT count(*) FROM phone_number_ledger_default");
-    assert!(caught > 0, "no row of February reached the default partition");
+    assert!(
+        caught > 0,
+        "no row of February reached the default partition"
+    );
     let mut moved = None;
     while moved.is_none() {
-        assert!(Instant::now() < deadline, "maintain_ledger never got its locks");
-        for row in m.query("SELECT action, partition, rows FROM maintain_ledger()", &[]).unwrap() {
+        assert!(
+            Instant::now() < deadline,
+            "maintain_ledger never got its locks"
+        );
+        for row in m
+            .query("SELECT action, partition, rows FROM maintain_ledger()", &[])
+            .unwrap()
+        {
             let (action, partition): (String, String) = (row.get(0), row.get(1));
             if action == "created" && partition == "phone_number_ledger_2027_02" {
                 moved = row.get::<_, Option<i64>>(2);
             }
         }
     }
-    assert!(moved.unwrap() >= caught, "moved {moved:?}, the default held {caught} before");
+    assert!(
+        moved.unwrap() >= caught,
+        "moved {moved:?}, the default held {caught} before"
+    );
     // Retention under load: June 2026 is dropped while the ahead database's workers assign and
     // release (the maintenance waits for a moment with no lock on the ledger, never in a queue).
-    a.execute("SELECT set_ledger_retention(6, 'drop')", &[]).unwrap();
+    a.execute("SELECT set_ledger_retention(6, 'drop')", &[])
+        .unwrap();
     let mut dropped = None;
     while dropped.is_none() {
-        assert!(Instant::now() < deadline, "maintain_ledger never dropped June under load");
-        for row in a.query("SELECT action, partition, rows FROM maintain_ledger()", &[]).unwrap() {
+        assert!(
+            Instant::now() < deadline,
+            "maintain_ledger never dropped June under load"
+        );
+        for row in a
+            .query("SELECT action, partition, rows FROM maintain_ledger()", &[])
+            .unwrap()
+        {
             let (action, partition): (String, String) = (row.get(0), row.get(1));
             if action == "dropped" && partition == "phone_number_ledger_2026_06" {
                 dropped = row.get::<_, Option<i64>>(2);
@@ -172,7 +228,12 @@ fn a_month_boundary_crossed_under_load() {
         w.join().unwrap();
     }
     let errors = errors.lock().unwrap();
-    assert!(errors.is_empty(), "{} calls failed, first: {}", errors.len(), errors[0]);
+    assert!(
+        errors.is_empty(),
+        "{} calls failed, first: {}",
+        errors.len(),
+        errors[0]
+    );
 
     assert_rows_in_their_months(&mut a, rows_a.load(Ordering::Relaxed));
     assert_rows_in_their_months(&mut m, rows_m.load(Ordering::Relaxed));
@@ -201,29 +262,25 @@ fn history(db: &mut Client, months: &[&str], rows_per_month: i32) {
     }
 }
 
-/// The rows of the ledger's months from `from` on, as one text: ids, times and all.
-fn fingerprint(db: &mut Client, from: &str) -> String {
-    db.query_one(
-        "SELECT count(*) || ':' || md5(string_agg(l::text, ',' ORDER BY id))
-         FROM phone_number_ledger AS l WHERE occurred_at >= $1::text::timestamptz",
-        &[&from],
-    )
-    .unwrap()
-    .get(0)
-}
-
 #[test]
 fn retention_drops_and_detaches_whole_months_and_keeps_the_rest() {
     let db = TestDb::new("retention");
     let mut s = db.session();
     load_pool(&mut s, "Kept", 303, 7);
-    history(&mut s, &["2026-05-01", "2026-06-01", "2026-10-01", "2026-12-01"], 500);
+    history(
+        &mut s,
+        &["2026-05-01", "2026-06-01", "2026-10-01", "2026-12-01"],
+        500,
+    );
     let moved = count(
         &mut s,
         "SELECT coalesce(sum(rows), 0)::bigint FROM maintain_ledger() WHERE action = 'created'",
     );
-    assert_eq!(moved, 2_000, "every history row moved out of the default partition");
-    let kept_before = fingerprint(&mut s, "2026-10-01 00:00:00+00");
+    assert_eq!(
+        moved, 2_000,
+        "every history row moved out of the default partition"
+    );
+    let kept_before = fingerprint_of(&mut s, KEPT_MONTHS);
     let held_before: String = s
         .query_one(
             "SELECT lead_id::text FROM who_held_number('+13035550003', '2026-12-01 05:00:00+00')",
@@ -233,7 +290,8 @@ fn retention_drops_and_detaches_whole_months_and_keeps_the_rest() {
         .get(0);
 
     // Keep 6 months, drop older: May and June go (whole tables), October and December stay.
-    s.execute("SELECT set_ledger_retention(6, 'drop')", &[]).unwrap();
+    s.execute("SELECT set_ledger_retention(6, 'drop')", &[])
+        .unwrap();
     let steps: Vec<(String, String, Option<i64>)> = s
         .query(
             "SELECT action, partition, rows FROM maintain_ledger() WHERE action <> 'created'",
@@ -246,22 +304,35 @@ fn retention_drops_and_detaches_whole_months_and_keeps_the_rest() {
     assert_eq!(
         steps,
         [
-            ("dropped".into(), "phone_number_ledger_2026_05".into(), Some(500)),
-            ("dropped".into(), "phone_number_ledger_2026_06".into(), Some(500)),
+            (
+                "dropped".into(),
+                "phone_number_ledger_2026_05".into(),
+                Some(500)
+            ),
+            (
+                "dropped".into(),
+                "phone_number_ledger_2026_06".into(),
+                Some(500)
+            ),
         ]
     );
     for gone in ["2026_05", "2026_06"] {
         assert_eq!(
             count(
                 &mut s,
-                &format!("SELECT count(*) FROM pg_class WHERE relname = 'phone_number_ledger_{gone}'")
+                &format!(
+                    "SELECT count(*) FROM pg_class WHERE relname = 'phone_number_ledger_{gone}'"
+                )
             ),
             0
         );
     }
-    assert_eq!(fingerprint(&mut s, "2026-10-01 00:00:00+00"), kept_before);
+    assert_eq!(fingerprint_of(&mut s, KEPT_MONTHS), kept_before);
     assert_eq!(
-        count(&mut s, "SELECT count(*) FROM phone_number_ledger WHERE occurred_at < '2026-10-01'"),
+        count(
+            &mut s,
+            "SELECT count(*) FROM phone_number_ledger WHERE occurred_at < '2026-10-01'"
+        ),
         0
     );
     let held_after: String = s
@@ -286,10 +357,16 @@ fn retention_drops_and_detaches_whole_months_and_keeps_the_rest() {
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    assert_eq!(steps, [("detached".into(), "phone_number_ledger_2026_10".into())]);
+    assert_eq!(
+        steps,
+        [("detached".into(), "phone_number_ledger_2026_10".into())]
+    );
     let archived = fingerprint_of(&mut s, "pool_ext.phone_number_ledger_2026_10");
     assert_eq!(
-        count(&mut s, "SELECT count(*) FROM phone_number_ledger WHERE occurred_at < '2026-11-01'"),
+        count(
+            &mut s,
+            "SELECT count(*) FROM phone_number_ledger WHERE occurred_at < '2026-11-01'"
+        ),
         0
     );
     assert_eq!(
@@ -305,22 +382,59 @@ fn retention_drops_and_detaches_whole_months_and_keeps_the_rest() {
     let (host, port) = TestDb::host_and_port();
     let file = std::env::temp_dir().join("pool_ext_ledger_2026_10.sql");
     let dump = std::process::Command::new(TestDb::program("pg_dump"))
-        .args(["-h", &host, "-p", &port.to_string(), "-U", "postgres", "-d", db.name()])
-        .args(["-t", "pool_ext.phone_number_ledger_2026_10", "-f", file.to_str().unwrap()])
+        .args([
+            "-h",
+            &host,
+            "-p",
+            &port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            db.name(),
+        ])
+        .args([
+            "-t",
+            "pool_ext.phone_number_ledger_2026_10",
+            "-f",
+            file.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
-    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
     let archive = TestDb::new("archive");
     let mut a = archive.session();
     a.batch_execute("DROP EXTENSION pool_ext").unwrap(); // the schema stays
     let restore = std::process::Command::new(TestDb::program("psql"))
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", &host, "-p", &port.to_string(), "-U", "postgres"])
+        .args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            &host,
+            "-p",
+            &port.to_string(),
+            "-U",
+            "postgres",
+        ])
         .args(["-d", archive.name(), "-f", file.to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(restore.status.success(), "{}", String::from_utf8_lossy(&restore.stderr));
-    assert_eq!(fingerprint_of(&mut a, "pool_ext.phone_number_ledger_2026_10"), archived);
-    s.batch_execute("DROP TABLE pool_ext.phone_number_ledger_2026_10").unwrap();
+    assert!(
+        restore.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restore.stderr)
+    );
+    assert_eq!(
+        fingerprint_of(&mut a, "pool_ext.phone_number_ledger_2026_10"),
+        archived
+    );
+    s.batch_execute("DROP TABLE pool_ext.phone_number_ledger_2026_10")
+        .unwrap();
     let _ = std::fs::remove_file(file);
 
     let logged: Vec<String> = s
@@ -339,10 +453,16 @@ fn retention_drops_and_detaches_whole_months_and_keeps_the_rest() {
     );
 }
 
-/// A table's rows as one text.
+/// The ledger's rows from October 2026 on: the months retention keeps in the test below.
+const KEPT_MONTHS: &str =
+    "(SELECT * FROM phone_number_ledger WHERE occurred_at >= '2026-10-01 00:00:00+00')";
+
+/// A table's (or a subquery's) rows as one text: ids, times and all.
 fn fingerprint_of(db: &mut Client, table: &str) -> String {
     db.query_one(
-        &format!("SELECT count(*) || ':' || md5(string_agg(l::text, ',' ORDER BY id)) FROM {table} AS l"),
+        &format!(
+            "SELECT count(*) || ':' || md5(string_agg(l::text, ',' ORDER BY id)) FROM {table} AS l"
+        ),
         &[],
     )
     .unwrap()

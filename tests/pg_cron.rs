@@ -148,7 +148,10 @@ fn a_scheduled_release_job_frees_an_expired_hold() {
         thread::sleep(Duration::from_secs(1));
     }
     assert_eq!(
-        count(&mut s, "SELECT count(*) FROM ledger_maintenance_log WHERE action = 'created'"),
+        count(
+            &mut s,
+            "SELECT count(*) FROM ledger_maintenance_log WHERE action = 'created'"
+        ),
         3
     );
     assert_eq!(count(&mut s, "SELECT count(*) FROM ledger_partitions"), 4);

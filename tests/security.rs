@@ -278,7 +278,8 @@ fn callers_get_execute_only_and_cannot_touch_the_tables() {
         // The ledger's upkeep runs as the owner: an operator may run it and set retention,
         // and read the partitions' list, but not the partitions.
         s.query("SELECT * FROM maintain_ledger()", &[]).unwrap();
-        s.query("SELECT * FROM set_ledger_retention(NULL)", &[]).unwrap();
+        s.query("SELECT * FROM set_ledger_retention(NULL)", &[])
+            .unwrap();
         s.query("SELECT * FROM ledger_partitions", &[]).unwrap();
         expect_error(
             s.batch_execute("SELECT count(*) FROM pool_ext.phone_number_ledger_default"),
