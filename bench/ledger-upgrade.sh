@@ -24,7 +24,7 @@ eval "$(bash scripts/cluster.sh env bench)"
 export PGHOST PGPORT PGUSER
 q() { psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 
-psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+recreate_database "$db" -- psql -X -q -d postgres
 q -c "CREATE EXTENSION pool_ext VERSION '0.4.0'"
 log upgrade "0.4.0: loading $rows ledger rows"
 started=$(date +%s)

@@ -11,6 +11,12 @@
 #   as_postgres CMD...            the postgres user (initdb and the server refuse root)
 #   sudo_flag                     (--sudo) for `cargo pgrx install` when not root, else empty
 #   log TAG MESSAGE...            a coloured progress line on stderr
+#   recreate_database NAME [TEMPLATE] -- PSQL...
+#                                 drops database NAME if it exists (WITH (FORCE): its sessions
+#                                 are ended) and creates it anew, a copy of TEMPLATE when given,
+#                                 in one run of PSQL..., the caller's psql command for its own
+#                                 cluster (psql -X -q -d postgres, psql_in postgres, old_sql -d
+#                                 postgres); NAME and TEMPLATE go into the SQL as written
 export PATH="$HOME/.cargo/bin:$PATH"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -54,4 +60,22 @@ log() {
   local tag=$1
   shift
   printf '\033[1;34m[%s]\033[0m %s\n' "$tag" "$*" >&2
+}
+
+recreate_database() {
+  local name=${1-} template=
+  if [ "$#" -ge 3 ] && [ "$2" = -- ]; then
+    shift 2
+  elif [ "$#" -ge 4 ] && [ "$3" = -- ]; then
+    template=$2
+    shift 3
+  else
+    name=
+  fi
+  if [ -z "$name" ]; then
+    echo "lib.sh: usage: recreate_database NAME [TEMPLATE] -- PSQL_COMMAND..." >&2
+    return 2
+  fi
+  "$@" -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" \
+       -c "CREATE DATABASE $name${template:+ TEMPLATE $template}"
 }

@@ -56,8 +56,8 @@ bash scripts/cluster.sh start n8n
 eval "$(bash scripts/cluster.sh env n8n)"
 export PGHOST PGPORT PGUSER
 q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
-psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $DB" \
-  -c "DROP ROLE IF EXISTS n8n_worker" -c "CREATE DATABASE $DB"
+recreate_database "$DB" -- psql -X -q -v ON_ERROR_STOP=1 -d postgres
+psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP ROLE IF EXISTS n8n_worker"
 q -f tests/n8n/setup.sql >/dev/null
 
 # --- The stand-in for the voice API and the chat, behind an HTTPS proxy on loopback. ---

@@ -20,7 +20,7 @@ bash scripts/cluster.sh start smoke
 trap 'bash scripts/cluster.sh stop smoke; rm -rf "$unpacked"' EXIT
 eval "$(bash scripts/cluster.sh env smoke)"
 export PGHOST PGPORT PGUSER
-psql -X -q -d postgres -c 'DROP DATABASE IF EXISTS pool_smoke WITH (FORCE)' -c 'CREATE DATABASE pool_smoke'
+recreate_database pool_smoke -- psql -X -q -d postgres
 psql -X -q -d pool_smoke -v ON_ERROR_STOP=1 <<'SQL'
 CREATE EXTENSION pool_ext;
 SET search_path = "$user", public, pool_ext;

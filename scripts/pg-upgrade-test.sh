@@ -85,7 +85,7 @@ cluster 15 stop
 cluster 18 stop
 as_root rm -rf "$old_base" "$new_base"
 cluster 15 start
-old_sql -d postgres -c "CREATE DATABASE $db"
+recreate_database "$db" -- old_sql -d postgres
 old_sql -d "$db" -c 'CREATE EXTENSION pool_ext'
 old_sql -d "$db" -f tests/pg_upgrade/fill.sql >"$work/fill.out" 2>&1 ||
   { cat "$work/fill.out"; abort "tests/pg_upgrade/fill.sql on 15"; }
@@ -297,7 +297,7 @@ fi
 for role in pgu_caller pgu_monitor pgu_operator upgrade_caller; do
   new_value -c "SELECT pool_ext.revoke_pool_access('$role')" >/dev/null
 done
-new_sql -d postgres -c 'CREATE DATABASE pool_majors_fresh'
+recreate_database pool_majors_fresh -- new_sql -d postgres
 new_sql -d pool_majors_fresh -c 'CREATE EXTENSION pool_ext'
 # One difference is expected and harmless: CREATE EXTENSION on 18 leaves the tables' (the
 # partitioned ledger's too), views' and

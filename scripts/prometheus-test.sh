@@ -57,10 +57,8 @@ export PGHOST PGPORT PGUSER
 psql_in() { local db=$1; shift; psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 
 # --- a fresh database, filled through the API -------------------------------------------
-psql_in postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" \
-                 -c "DROP ROLE IF EXISTS $ROLE" \
-                 -c "CREATE DATABASE $DB" \
-                 -c "CREATE ROLE $ROLE LOGIN"
+recreate_database "$DB" -- psql_in postgres
+psql_in postgres -c "DROP ROLE IF EXISTS $ROLE" -c "CREATE ROLE $ROLE LOGIN"
 psql_in "$DB" -c 'CREATE EXTENSION pool_ext'
 # The exporter's role: the monitor level and nothing else (USAGE on the schema, SELECT on the
 # views, EXECUTE on the monitoring functions; never a table).

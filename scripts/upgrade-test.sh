@@ -24,9 +24,6 @@ trap 'bash scripts/cluster.sh stop upgrade' EXIT
 eval "$(bash scripts/cluster.sh env upgrade)"
 export PGHOST PGPORT PGUSER
 psql_in() { local db=$1; shift; psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
-recreate_db() {
-  psql_in postgres -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"
-}
 # The tables and sequences pg_dump saves, as "name|columns" lines, with the columns the
 # installed version gave them: the data check compares exactly those before and after.
 dumped_relations() {
@@ -56,7 +53,7 @@ while read -r old commit <&3; do
   log "building and installing $old (the first time takes a few minutes)"
   bash scripts/install-release.sh "$old" || fail "building $old"
 
-  recreate_db pool_upgrade
+  recreate_database pool_upgrade -- psql_in postgres
   psql_in postgres -c 'DROP DATABASE IF EXISTS pool_restored WITH (FORCE)'
   psql_in pool_upgrade -c "CREATE EXTENSION pool_ext VERSION '$old'"
   psql_in pool_upgrade -f "tests/upgrade/fill-$old.sql" >/dev/null
@@ -90,7 +87,7 @@ while read -r old commit <&3; do
 
   # The grants operators made survive a dump and restore of the upgraded database (pg_dump
   # leaves out what an extension script recorded as initial privileges).
-  recreate_db pool_restored
+  recreate_database pool_restored -- psql_in postgres
   pg_dump -Fc -d pool_upgrade -f "$work/upgraded-$old.dump"
   pg_restore -d pool_restored "$work/upgraded-$old.dump"
   kept=$(psql_in pool_restored -At -c "SELECT has_function_privilege('upgrade_caller',
@@ -106,7 +103,7 @@ while read -r old commit <&3; do
   # (b) The schema, against a fresh install. The role granted in the fill is not in the fresh
   # database; take its grants back first so privileges compare like for like.
   psql_in pool_upgrade -c 'SELECT pool_ext.revoke_pool_access($$upgrade_caller$$)' >/dev/null
-  recreate_db pool_fresh
+  recreate_database pool_fresh -- psql_in postgres
   psql_in pool_fresh -c 'CREATE EXTENSION pool_ext'
   # The upgrade made the ledger's partitions for this month and the next two (the fill's rows
   # are of this month); a fresh install has them once maintain_ledger() has run.

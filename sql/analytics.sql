@@ -34,7 +34,7 @@ COMMENT ON VIEW pool_alerts IS
 
 -- The one place a company's low-water alert changes, for assign_phone_number and
 -- check_pool_alerts alike. Each first takes the transaction-level advisory lock
--- (1886351213, hashtext(company)) without waiting: a company whose alert another transaction
+-- (_lock_space('low_water_alert'), hashtext(company)) without waiting: a company whose alert another transaction
 -- is changing right now is left to that transaction, so no caller waits and no two notify.
 -- _raise_pool_alert takes the alert out and notifies (on commit) unless it is out already;
 -- returns whether it notified. _rearm_pool_alert lets the next crossing alert again.
@@ -42,7 +42,7 @@ CREATE FUNCTION _raise_pool_alert(company text, available bigint, numbers bigint
 RETURNS boolean
 LANGUAGE sql VOLATILE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
     WITH locked AS (
-        SELECT pg_try_advisory_xact_lock(1886351213, hashtext($1)) AS got
+        SELECT pg_try_advisory_xact_lock(_lock_space('low_water_alert'), hashtext($1)) AS got
     ), raised AS (
         INSERT INTO pool_alert_state (company)
         SELECT $1 FROM locked WHERE locked.got
@@ -58,7 +58,8 @@ $$;
 CREATE FUNCTION _rearm_pool_alert(company text) RETURNS void
 LANGUAGE sql VOLATILE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
     DELETE FROM pool_alert_state
-    WHERE pool_alert_state.company = $1 AND pg_try_advisory_xact_lock(1886351213, hashtext($1))
+    WHERE pool_alert_state.company = $1
+      AND pg_try_advisory_xact_lock(_lock_space('low_water_alert'), hashtext($1))
 $$;
 
 -- Send the low-water alerts no assignment sent, and re-arm pools that are above their mark

@@ -6,6 +6,9 @@ REVOKE ALL ON ALL ROUTINES IN SCHEMA @extschema@ FROM PUBLIC;
 -- But the low-water mark: arithmetic on its arguments, which the view pool_alerts calls with its
 -- reader's rights (sql/schema.sql).
 GRANT EXECUTE ON FUNCTION _low_water_mark(integer, numeric, bigint) TO PUBLIC;
+-- And a number's state, for the view number_states (sql/schema.sql).
+GRANT EXECUTE ON FUNCTION _number_state(text, text, timestamptz, timestamptz, bigint, integer)
+    TO PUBLIC;
 
 -- These write their own ledger rows; the marker tells the direct-change triggers to stay out.
 ALTER FUNCTION assign_phone_number(text, uuid, text) SET pool_ext.in_api = 'on';

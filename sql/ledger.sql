@@ -180,7 +180,7 @@ DECLARE
     busy boolean := false;
 BEGIN
     -- One maintenance at a time (two would race to make the same month).
-    PERFORM pg_advisory_xact_lock(1886351214);
+    PERFORM pg_advisory_xact_lock(_lock_space('ledger_maintenance'), 0);
     SELECT * INTO settings FROM ledger_settings;  -- no row: keep everything
 
     -- What to do. 1. The months that need a partition: those of rows the default partition

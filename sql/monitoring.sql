@@ -5,8 +5,9 @@
 -- quarantined (its answers fell behind its company's: sql/health.sql), resting
 -- (in the cooldown after a release), at_cap (the daily cap reached: assignments in the ledger
 -- since the start of the company's day) or available (the next assignment may take it).
--- assign_phone_number decides the same way (sql/statements/claim_number.sql and the claim's
--- conditions in src/assignment.rs). The defaults come from
+-- The state is _number_state's (sql/schema.sql), which every claim reads too
+-- (sql/statements/claim_number.sql): what this view calls available is what an assignment may
+-- take. The defaults come from
 -- _policy_defaults: a view must not call a function its readers would need EXECUTE on
 -- (company_policy()).
 -- The day's assignments are counted only where they matter: for the state, only under a
@@ -18,16 +19,11 @@
 -- changed").
 CREATE VIEW number_states AS
 SELECT p.assigned_broker_company AS company, p.vapi_phone_number_id, p.number,
-       CASE WHEN p.assignment_status = 'assigned' THEN 'assigned'
-            WHEN p.status = 'inactive' THEN 'inactive'
-            WHEN p.status = 'quarantined' THEN 'quarantined'
-            WHEN p.released_at + rules.cooldown > now() THEN 'resting'
-            WHEN capped.assignments >= rules.daily_cap THEN 'at_cap'
-            ELSE 'available'
-       END AS state,
+       _number_state(p.assignment_status, p.status, p.released_at, rules.rest_cutoff,
+                     capped.assignments, rules.daily_cap) AS state,
        p.currently_assigned_to AS lead_id,
        p.release_at,
-       CASE WHEN p.released_at + rules.cooldown > now() THEN p.released_at + rules.cooldown END
+       CASE WHEN p.released_at > rules.rest_cutoff THEN p.released_at + rules.cooldown END
            AS resting_until,
        CASE WHEN rules.daily_cap IS NOT NULL THEN capped.assignments
             ELSE (SELECT count(*) FROM phone_number_ledger AS l
@@ -43,6 +39,7 @@ LEFT JOIN company_policies AS cp ON cp.company = p.assigned_broker_company
 CROSS JOIN _policy_defaults AS d
 CROSS JOIN LATERAL (
     SELECT coalesce(cp.cooldown, d.cooldown) AS cooldown,
+           now() - coalesce(cp.cooldown, d.cooldown) AS rest_cutoff,
            cp.daily_cap,
            date_trunc('day', now() AT TIME ZONE coalesce(cp.time_zone, d.time_zone))
                AT TIME ZONE coalesce(cp.time_zone, d.time_zone) AS day_start

@@ -235,6 +235,32 @@ $$;
 REVOKE ALL ON FUNCTION _low_water_mark(integer, numeric, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION _low_water_mark(integer, numeric, bigint) TO PUBLIC;
 
+-- A number's state, its one definition: assigned, inactive (retired), quarantined, resting
+-- (released after rest_cutoff, the moment its cooldown reaches back to), at_cap (its
+-- assignments since the start of its company's day reached daily_cap) or available. A NULL
+-- rest_cutoff or daily_cap never applies. The view number_states shows it for every number;
+-- every claim (sql/statements/claim_number.sql) takes only numbers it calls 'available',
+-- after walking an index of free, active numbers. Plain SQL, never STRICT, so that the
+-- planner inlines it into both (a function call would hide the conditions from the plan);
+-- granted to PUBLIC like _low_water_mark (the view calls it with its reader's rights).
+CREATE FUNCTION _number_state(assignment_status text, status text, released_at timestamptz,
+                              rest_cutoff timestamptz, assignments_today bigint,
+                              daily_cap integer)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN $1 OPERATOR(pg_catalog.=) 'assigned' THEN 'assigned'
+                WHEN $2 OPERATOR(pg_catalog.=) 'inactive' THEN 'inactive'
+                WHEN $2 OPERATOR(pg_catalog.=) 'quarantined' THEN 'quarantined'
+                WHEN $3 OPERATOR(pg_catalog.>) $4 THEN 'resting'
+                WHEN $5 OPERATOR(pg_catalog.>=) $6 THEN 'at_cap'
+                ELSE 'available'
+           END
+$$;
+
+REVOKE ALL ON FUNCTION _number_state(text, text, timestamptz, timestamptz, bigint, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION _number_state(text, text, timestamptz, timestamptz, bigint, integer)
+    TO PUBLIC;
+
 -- company_policy gains overflow_company (the column added above), and its low_water_share is
 -- numeric (for _low_water_mark): its result changes, so it is dropped and created. Statements
 -- name it in their text, nothing depends on it by oid, and no access level includes it (only
@@ -263,19 +289,14 @@ REVOKE ALL ON FUNCTION company_policy(text) FROM PUBLIC;
 
 -- The day's assignments of each number are counted only where they matter (see
 -- sql/monitoring.sql): an exhausted pool's error reads pool_health. The defaults come from
--- _policy_defaults.
+-- _policy_defaults; the state from _number_state, which the claims read too.
 CREATE OR REPLACE VIEW number_states AS
 SELECT p.assigned_broker_company AS company, p.vapi_phone_number_id, p.number,
-       CASE WHEN p.assignment_status = 'assigned' THEN 'assigned'
-            WHEN p.status = 'inactive' THEN 'inactive'
-            WHEN p.status = 'quarantined' THEN 'quarantined'
-            WHEN p.released_at + rules.cooldown > now() THEN 'resting'
-            WHEN capped.assignments >= rules.daily_cap THEN 'at_cap'
-            ELSE 'available'
-       END AS state,
+       _number_state(p.assignment_status, p.status, p.released_at, rules.rest_cutoff,
+                     capped.assignments, rules.daily_cap) AS state,
        p.currently_assigned_to AS lead_id,
        p.release_at,
-       CASE WHEN p.released_at + rules.cooldown > now() THEN p.released_at + rules.cooldown END
+       CASE WHEN p.released_at > rules.rest_cutoff THEN p.released_at + rules.cooldown END
            AS resting_until,
        CASE WHEN rules.daily_cap IS NOT NULL THEN capped.assignments
             ELSE (SELECT count(*) FROM phone_number_ledger AS l
@@ -291,6 +312,7 @@ LEFT JOIN company_policies AS cp ON cp.company = p.assigned_broker_company
 CROSS JOIN _policy_defaults AS d
 CROSS JOIN LATERAL (
     SELECT coalesce(cp.cooldown, d.cooldown) AS cooldown,
+           now() - coalesce(cp.cooldown, d.cooldown) AS rest_cutoff,
            cp.daily_cap,
            date_trunc('day', now() AT TIME ZONE coalesce(cp.time_zone, d.time_zone))
                AT TIME ZONE coalesce(cp.time_zone, d.time_zone) AS day_start
@@ -359,9 +381,44 @@ ALTER FUNCTION signalwire_phone_numbers_log_direct_change() RENAME TO _log_direc
 ALTER FUNCTION local_day_end(timestamptz, text) RENAME TO _local_day_end;
 ALTER FUNCTION raise_pool_alert(text, bigint, bigint, bigint) RENAME TO _raise_pool_alert;
 ALTER FUNCTION rearm_pool_alert(text) RENAME TO _rearm_pool_alert;
+
 ALTER FUNCTION hours_until_dry(bigint, double precision, bigint[]) RENAME TO _hours_until_dry;
 ALTER FUNCTION pool_access_objects(text) RENAME TO _pool_access_objects;
 ALTER FUNCTION import_phone_numbers_text(text) RENAME TO _import_phone_numbers_text;
+
+-- The advisory locks' first keys have one home (src/rules.rs, LockSpace); SQL asks for them by
+-- name. The low-water alert's functions get their new text (the same as sql/analytics.sql);
+-- the key is the same as before.
+CREATE FUNCTION _lock_space("purpose" TEXT) RETURNS INT
+IMMUTABLE STRICT PARALLEL SAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'lock_space_wrapper';
+REVOKE EXECUTE ON FUNCTION _lock_space(text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION _raise_pool_alert(company text, available bigint, numbers bigint, mark bigint)
+RETURNS boolean
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+    WITH locked AS (
+        SELECT pg_try_advisory_xact_lock(_lock_space('low_water_alert'), hashtext($1)) AS got
+    ), raised AS (
+        INSERT INTO pool_alert_state (company)
+        SELECT $1 FROM locked WHERE locked.got
+        ON CONFLICT (company) DO NOTHING
+        RETURNING company
+    )
+    SELECT count(pg_notify('pool_ext_low_water',
+                           jsonb_build_object('company', $1, 'available', greatest($2, 0),
+                                              'total', $3, 'low_water_mark', $4)::text)) > 0
+    FROM raised
+$$;
+
+CREATE OR REPLACE FUNCTION _rearm_pool_alert(company text) RETURNS void
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, @extschema@, pg_temp AS $$
+    DELETE FROM pool_alert_state
+    WHERE pool_alert_state.company = $1
+      AND pg_try_advisory_xact_lock(_lock_space('low_water_alert'), hashtext($1))
+$$;
 
 CREATE OR REPLACE FUNCTION import_phone_numbers(numbers jsonb)
 RETURNS TABLE (inserted bigint, updated bigint, unchanged bigint)
@@ -1148,7 +1205,7 @@ DECLARE
     busy boolean := false;
 BEGIN
     -- One maintenance at a time (two would race to make the same month).
-    PERFORM pg_advisory_xact_lock(1886351214);
+    PERFORM pg_advisory_xact_lock(_lock_space('ledger_maintenance'), 0);
     SELECT * INTO settings FROM ledger_settings;  -- no row: keep everything
 
     -- What to do. 1. The months that need a partition: those of rows the default partition

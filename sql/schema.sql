@@ -265,6 +265,28 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT COALESCE($1::bigint, pg_catalog.ceil($2 OPERATOR(pg_catalog.*) $3::numeric)::bigint, 0)
 $$;
 
+-- A number's state, its one definition: assigned, inactive (retired), quarantined, resting
+-- (released after rest_cutoff, the moment its cooldown reaches back to), at_cap (its
+-- assignments since the start of its company's day reached daily_cap) or available. A NULL
+-- rest_cutoff or daily_cap never applies. The view number_states shows it for every number;
+-- every claim (sql/statements/claim_number.sql) takes only numbers it calls 'available',
+-- after walking an index of free, active numbers. Plain SQL, never STRICT, so that the
+-- planner inlines it into both (a function call would hide the conditions from the plan);
+-- granted to PUBLIC like _low_water_mark (the view calls it with its reader's rights).
+CREATE FUNCTION _number_state(assignment_status text, status text, released_at timestamptz,
+                              rest_cutoff timestamptz, assignments_today bigint,
+                              daily_cap integer)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN $1 OPERATOR(pg_catalog.=) 'assigned' THEN 'assigned'
+                WHEN $2 OPERATOR(pg_catalog.=) 'inactive' THEN 'inactive'
+                WHEN $2 OPERATOR(pg_catalog.=) 'quarantined' THEN 'quarantined'
+                WHEN $3 OPERATOR(pg_catalog.>) $4 THEN 'resting'
+                WHEN $5 OPERATOR(pg_catalog.>=) $6 THEN 'at_cap'
+                ELSE 'available'
+           END
+$$;
+
 -- The effective policy of any company, defaults included (_policy_defaults); overflow_company
 -- (since 0.4.1) has no default: NULL, none.
 -- Plain SQL without SET options so the planner inlines it into the statements that use it.

@@ -26,7 +26,7 @@ use crate::crm::{self, CrmTables};
 use crate::errors::{PoolCounts, PoolError};
 use crate::plans::{plan, plan_sql, Statement};
 use crate::rules::{
-    alert_after_scan, alert_scan_size, area_prefix, claim_choices, Alert, ChosenBy, LOCK_SPACE,
+    alert_after_scan, alert_scan_size, area_prefix, claim_choices, Alert, ChosenBy, LockSpace,
 };
 use crate::validation::closest_name;
 
@@ -54,7 +54,7 @@ fn lock_lead(company: &str, lead: pgrx::Uuid) {
         pgrx::direct_function_call_as_datum(
             pg_sys::pg_advisory_xact_lock_int4,
             &[
-                Some(pg_sys::Datum::from(LOCK_SPACE)),
+                Some(pg_sys::Datum::from(LockSpace::Assignment.key())),
                 Some(pg_sys::Datum::from(key)),
             ],
         );
@@ -89,27 +89,17 @@ pub(crate) const RENEW: Statement = Statement {
     ],
 };
 
-/// Whether number `{n}` may be assigned now under the company's daily cap: its assignments
-/// since the start of the company's day. $5 the cap (NULL: none), $6 the day's start.
-const UNDER_CAP: &str = "($5 IS NULL OR (SELECT count(*) FROM phone_number_ledger AS l
-        WHERE l.number = {n}.number AND l.broker_company = $1
-          AND l.event = 'assigned' AND l.occurred_at >= $6) < $5)";
-
-/// Whether number `{n}` has rested long enough since its last release (the cooldown).
-const RESTED: &str = "({n}.released_at IS NULL OR {n}.released_at <= $4)";
-
 /// One claim: the first free number of the choice, hold and ledger row written together.
 /// Text and parameters: sql/statements/claim_number.sql.
 const CLAIM: &str = include_str!("../sql/statements/claim_number.sql");
 
-/// Whether number `{n}` may be assigned now: free, active, rested, under its cap.
-const ASSIGNABLE: &str = "{n}.assigned_broker_company = $1
-              AND {n}.assignment_status = 'available' AND {n}.status = 'active'
-              AND {rested} AND {under_cap}";
-
 /// The assignable numbers a claim left, for the low-water alert.
 /// Text and parameters: sql/statements/count_free_numbers.sql.
 const COUNT_FREE: &str = include_str!("../sql/statements/count_free_numbers.sql");
+
+/// Number `{n}`'s assignments today, for a company with a daily cap.
+/// Text and parameters: sql/statements/assignments_today.sql.
+const ASSIGNMENTS_TODAY: &str = include_str!("../sql/statements/assignments_today.sql");
 
 const CLAIM_ARGS: &[pg_sys::Oid] = &[
     pg_sys::TEXTOID,
@@ -138,35 +128,34 @@ struct Texts {
 fn texts() -> &'static Texts {
     static TEXTS: OnceLock<Texts> = OnceLock::new();
     TEXTS.get_or_init(|| {
-        let rested = |n: &str| RESTED.replace("{n}", n);
         let build = |capped: bool| {
-            let under_cap = |n: &str| {
+            // A company without a cap: no count at all (NULL never reaches the cap).
+            let assignments = |n: &str| {
                 if capped {
-                    UNDER_CAP.replace("{n}", n)
+                    ASSIGNMENTS_TODAY.replace("{n}", n)
                 } else {
-                    "true".to_string()
+                    "NULL::bigint".to_string()
                 }
             };
-            let free_f = ASSIGNABLE
-                .replace("{rested}", &rested("f"))
-                .replace("{under_cap}", &under_cap("f"))
-                .replace("{n}", "f");
-            let claim = |choice: &str| {
-                CLAIM
+            let template = |sql: &str| {
+                sql.replace("{assignments_p}", &assignments("p"))
+                    .replace("{assignments_f}", &assignments("f"))
+            };
+            let claim = |choice: &str, rest_cutoff: &str| {
+                template(CLAIM)
                     .replace("{choice}", choice)
-                    .replace("{under_cap_p}", &under_cap("p"))
-                    .replace("{free_f}", &free_f)
+                    .replace("{rest_cutoff}", rest_cutoff)
             };
             (
                 [
                     // The previous number, even while it rests.
-                    claim("p.vapi_phone_number_id = $8"),
+                    claim("p.vapi_phone_number_id = $8", "NULL::timestamptz"),
                     // The lead's area: idx_signalwire_pool_free_area.
-                    claim(&format!("{} AND left(p.number, 5) = $8", rested("p"))),
+                    claim("left(p.number, 5) = $8", "$4"),
                     // Least recently used: idx_signalwire_pool_assignment.
-                    claim(&rested("p")),
+                    claim("true", "$4"),
                 ],
-                COUNT_FREE.replace("{free_f}", &free_f),
+                template(COUNT_FREE),
             )
         };
         let (uncapped, count_uncapped) = build(false);
@@ -189,10 +178,9 @@ pub(crate) fn claim_sql(choice: ChosenBy, capped: bool) -> &'static str {
 }
 
 /// Why the pool has nothing to give, counted only when that happens (pool_health's counts).
-/// No row: the company has no numbers at all. $1 company.
+/// Text and parameters: sql/statements/exhausted_pool_counts.sql.
 const EXHAUSTED: Statement = Statement {
-    sql: "SELECT assigned, inactive, resting, at_cap, quarantined, total
-          FROM pool_health WHERE company = $1",
+    sql: include_str!("../sql/statements/exhausted_pool_counts.sql"),
     arg_types: &[pg_sys::TEXTOID],
 };
 

@@ -94,9 +94,7 @@ pub fn register(
     let interactions_name = check_table(client, interactions, INTERACTIONS_COLUMNS)?;
     let args: [DatumWithOid; 2] = [leads.into(), interactions.into()];
     client.update(
-        "INSERT INTO crm_tables (leads, interactions) VALUES ($1, $2)
-         ON CONFLICT (singleton) DO UPDATE
-         SET leads = EXCLUDED.leads, interactions = EXCLUDED.interactions, registered_at = now()",
+        include_str!("../sql/statements/register_crm_tables.sql"),
         None,
         &args,
     )?;
@@ -162,10 +160,8 @@ pub fn track(
     a: &Assignment<'_>,
 ) -> Result<(), PoolError> {
     check_owners(client)?;
-    let update_lead = format!(
-        "UPDATE {} SET assigned_phone_number_id = $2, phone_assigned_at = $3 WHERE id = $1",
-        tables.leads
-    );
+    let update_lead =
+        include_str!("../sql/statements/crm_update_lead.sql").replace("{leads}", &tables.leads);
     let args: [DatumWithOid; 3] = [
         a.lead.into(),
         a.vapi_phone_number_id.into(),
@@ -179,14 +175,9 @@ pub fn track(
             lead: a.lead.to_string(),
         });
     }
-    let insert_interaction = format!(
-        "INSERT INTO {} (lead_id, type, metadata, created_at)
-         VALUES ($1, '{INTERACTION_TYPE}',
-                 jsonb_build_object('assigned_phone_number_id', $2::text, 'assigned_phone_number', $3::text,
-                                    'customer_phone', $4::text, 'broker_company', $5::text),
-                 $6)",
-        tables.interactions
-    );
+    let insert_interaction = include_str!("../sql/statements/crm_insert_interaction.sql")
+        .replace("{interactions}", &tables.interactions)
+        .replace("{interaction_type}", INTERACTION_TYPE);
     let args: [DatumWithOid; 6] = [
         a.lead.into(),
         a.vapi_phone_number_id.into(),

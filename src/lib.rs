@@ -46,7 +46,11 @@ mod validation;
 mod pg_tests;
 
 pgrx::extension_sql_file!("../sql/schema.sql", name = "schema", bootstrap);
-pgrx::extension_sql_file!("../sql/ledger.sql", name = "ledger", requires = ["schema"]);
+pgrx::extension_sql_file!(
+    "../sql/ledger.sql",
+    name = "ledger",
+    requires = ["schema", locks::lock_space]
+);
 pgrx::extension_sql_file!(
     "../sql/monitoring.sql",
     name = "monitoring",

@@ -31,11 +31,9 @@ const MOVE_RELEASE: Statement = Statement {
 };
 
 /// The lead's company of a hold of `owner`'s number lent to the lead (an overflow hold).
+/// Text and parameters: sql/statements/lent_for.sql.
 const LENT_FOR: Statement = Statement {
-    sql: "SELECT lead_company FROM signalwire_phone_numbers
-          WHERE currently_assigned_to = $1 AND assigned_broker_company = $2
-            AND lead_company IS NOT NULL
-          ORDER BY lead_company LIMIT 1",
+    sql: include_str!("../sql/statements/lent_for.sql"),
     arg_types: &[pg_sys::UUIDOID, pg_sys::TEXTOID],
 };
 

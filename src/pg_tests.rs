@@ -391,7 +391,7 @@ $$;
             "SELECT coalesce(string_agg(p.proname, ', ' ORDER BY p.proname), '')
              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
              WHERE n.nspname = 'pool_ext' AND p.prokind = 'f'
-               AND p.proname NOT IN ('company_policy', '_local_day_end', '_low_water_mark')  -- inlined SQL helpers
+               AND p.proname NOT IN ('company_policy', '_local_day_end', '_low_water_mark', '_number_state')  -- inlined SQL helpers
                AND NOT EXISTS (SELECT FROM unnest(p.proconfig) AS c WHERE c LIKE 'search_path=pg_catalog,%')
                OR (n.nspname = 'pool_ext' AND p.prosecdef
                    AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pool_ext, pg_temp'], false))",
@@ -402,9 +402,9 @@ $$;
              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
              WHERE n.nspname = 'pool_ext' AND has_function_privilege('public', p.oid, 'EXECUTE')",
         );
-        // The low-water mark is arithmetic that the view pool_alerts calls with its reader's
-        // rights (sql/finalize.sql).
-        assert_eq!(public, "_low_water_mark");
+        // The low-water mark and a number's state are arithmetic that the views pool_alerts
+        // and number_states call with their readers' rights (sql/finalize.sql).
+        assert_eq!(public, "_low_water_mark, _number_state");
         let definers = one::<i64>(
             "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
              WHERE n.nspname = 'pool_ext' AND p.prosecdef

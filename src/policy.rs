@@ -8,7 +8,7 @@ use pgrx::spi::SpiClient;
 use crate::assignment::unknown_company;
 use crate::errors::PoolError;
 use crate::plans::{plan, Statement};
-use crate::rules::{check_overflow, OverflowChange, LOCK_SPACE, OVERFLOW_RULES_KEY};
+use crate::rules::{check_overflow, LockSpace, OverflowChange, OVERFLOW_RULES_KEY};
 use crate::validation::closest_name;
 
 /// Store a company's hold rules; NULL keeps the stored value.
@@ -80,15 +80,9 @@ const UPSERT_POOL_RULES: Statement = Statement {
 };
 
 /// The effective pool rules, defaults included (_policy_defaults).
+/// Text and parameters: sql/statements/pool_rules.sql.
 const POOL_RULES: Statement = Statement {
-    sql: "SELECT r.low_water_count, r.low_water_share::float8, r.local_presence, r.cooldown, r.daily_cap,
-                 cp.quarantine_below::float8,
-                 coalesce(cp.health_min_calls, d.health_min_calls),
-                 coalesce(cp.quarantine_for, d.quarantine_for),
-                 cp.overflow_company
-          FROM company_policy($1) AS r
-          CROSS JOIN _policy_defaults AS d
-          LEFT JOIN company_policies AS cp ON cp.company = $1",
+    sql: include_str!("../sql/statements/pool_rules.sql"),
     arg_types: &[pg_sys::TEXTOID],
 };
 
@@ -170,12 +164,9 @@ pub fn set_pool_rules(
 
 /// Overflow rules the company's may not clash with: the overflow pool's own overflow, and
 /// the companies lending from `company`.
+/// Text and parameters: sql/statements/overflow_rules.sql.
 const OVERFLOW_RULES: Statement = Statement {
-    sql: "SELECT (SELECT cp.overflow_company FROM company_policies AS cp WHERE cp.company = $2),
-                 ARRAY(SELECT cp.company FROM company_policies AS cp
-                       WHERE cp.overflow_company = $1 ORDER BY cp.company),
-                 EXISTS (SELECT FROM signalwire_phone_numbers AS p
-                         WHERE p.assigned_broker_company = $2)",
+    sql: include_str!("../sql/statements/overflow_rules.sql"),
     arg_types: &[pg_sys::TEXTOID, pg_sys::TEXTOID],
 };
 
@@ -198,7 +189,10 @@ fn check_overflow_rule(
     client.update(
         "SELECT pg_advisory_xact_lock($1, $2)",
         None,
-        &[LOCK_SPACE.into(), OVERFLOW_RULES_KEY.into()],
+        &[
+            LockSpace::Assignment.key().into(),
+            OVERFLOW_RULES_KEY.into(),
+        ],
     )?;
     let args: [DatumWithOid; 2] = [company.into(), overflow.into()];
     let rows = client.update(&*plan(client, &OVERFLOW_RULES)?, Some(1), &args)?;

@@ -298,10 +298,48 @@ impl PoolRules {
     }
 }
 
-/// The first key of pool_ext's advisory locks taken in Rust: 'pool' in ASCII. The second is
-/// a lead's key (assignment::lead_lock_key) or OVERFLOW_RULES_KEY. (SQL's low-water alert
-/// uses 1886351213, sql/analytics.sql.)
-pub const LOCK_SPACE: i32 = 1_886_351_212;
+/// pool_ext's advisory locks, the one list of their keys. A lock is a pair of int4: the space
+/// of its purpose ('pool' in ASCII, and the two numbers after it) and a key within it. Rust
+/// takes its locks with these; SQL asks `_lock_space('low_water_alert')` (src/api/locks.rs),
+/// so no key is written twice. docs/design.md ("Locks") lists them for readers of pg_locks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockSpace {
+    /// One assignment per (company, lead) at a time (key: assignment::lead_lock_key), and one
+    /// change of overflow rules at a time (key: OVERFLOW_RULES_KEY).
+    Assignment = 1_886_351_212,
+    /// A company's low-water alert (key: hashtext(company), sql/analytics.sql).
+    LowWaterAlert = 1_886_351_213,
+    /// One upkeep of the ledger at a time (key 0, sql/ledger.sql).
+    LedgerMaintenance = 1_886_351_214,
+}
+
+impl LockSpace {
+    pub const ALL: [LockSpace; 3] = [
+        LockSpace::Assignment,
+        LockSpace::LowWaterAlert,
+        LockSpace::LedgerMaintenance,
+    ];
+
+    /// The name SQL asks for it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            LockSpace::Assignment => "assignment",
+            LockSpace::LowWaterAlert => "low_water_alert",
+            LockSpace::LedgerMaintenance => "ledger_maintenance",
+        }
+    }
+
+    pub fn named(name: &str) -> Option<LockSpace> {
+        LockSpace::ALL
+            .into_iter()
+            .find(|space| space.name() == name)
+    }
+
+    /// The first int4 of its locks.
+    pub fn key(self) -> i32 {
+        self as i32
+    }
+}
 
 /// The second key of the lock every change of an overflow rule takes: 'over' in ASCII.
 pub const OVERFLOW_RULES_KEY: i32 = 0x6f76_6572;
@@ -857,5 +895,15 @@ mod tests {
             check_overflow("Acme", "Shared", None, &["Beta".to_string()]),
             refused(Some(("Beta", "Acme")), "Shared")
         );
+    }
+
+    #[test]
+    fn lock_spaces_are_distinct_and_found_by_name() {
+        assert_eq!(LockSpace::Assignment.key(), i32::from_be_bytes(*b"pool"));
+        for (i, space) in LockSpace::ALL.into_iter().enumerate() {
+            assert_eq!(LockSpace::named(space.name()), Some(space));
+            assert_eq!(space.key(), LockSpace::Assignment.key() + i as i32);
+        }
+        assert_eq!(LockSpace::named("pool"), None);
     }
 }

@@ -134,12 +134,7 @@ fn pg_dump_and_restore_keep_the_live_pool_and_assignment_goes_on() {
     // A fresh, empty database: pg_restore creates the extension and loads its tables.
     let target = "it_backup_restored";
     let mut admin = db.session();
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {target} WITH (FORCE)"))
-        .unwrap();
-    admin
-        .batch_execute(&format!("CREATE DATABASE {target} TEMPLATE template0"))
-        .unwrap();
+    recreate(&mut admin, target, Some("template0"));
     run(
         &TestDb::program("pg_restore"),
         &[

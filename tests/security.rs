@@ -147,6 +147,7 @@ fn every_routine_pins_its_search_path_or_qualifies_every_name() {
         [
             "_local_day_end",
             "_low_water_mark",
+            "_number_state",
             "company_policy",
             "release_expired_phone_numbers_in_batches"
         ]
@@ -154,6 +155,8 @@ fn every_routine_pins_its_search_path_or_qualifies_every_name() {
     for (name, body) in &unpinned {
         for bare in [
             " < ",
+            " > ",
+            " >= ",
             " + ",
             " * ",
             " ceil(",
@@ -165,8 +168,9 @@ fn every_routine_pins_its_search_path_or_qualifies_every_name() {
             assert!(!body.contains(bare), "unqualified {bare:?} in {name}");
         }
     }
-    // Nothing in the schema is executable by PUBLIC but the low-water mark: arithmetic on its
-    // arguments, which the view pool_alerts calls with its reader's rights.
+    // Nothing in the schema is executable by PUBLIC but the low-water mark and a number's
+    // state: arithmetic on their arguments, which the views pool_alerts and number_states call
+    // with their readers' rights.
     let public: Vec<String> = s
         .query(
             "SELECT p.proname::text
@@ -179,7 +183,7 @@ fn every_routine_pins_its_search_path_or_qualifies_every_name() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(public, ["_low_water_mark"]);
+    assert_eq!(public, ["_low_water_mark", "_number_state"]);
 }
 
 #[test]

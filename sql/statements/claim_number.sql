@@ -9,14 +9,20 @@
 -- company's day, $7 how many assignable numbers left are "enough" (alert_scan_size), $8 the
 -- choice's key (the previous number's id, or the area prefix), $9 the lead's company when it
 -- is not $1 (an overflow claim; NULL: $1's own lead).
+-- A number is taken only when _number_state (sql/schema.sql, inlined by the planner) calls it
+-- available, as the view number_states does; the cooldown (placeholder rest_cutoff: $4, or NULL for the
+-- lead's previous number, which may be given back while it rests) and the daily cap
+-- (assignments_p and assignments_f: its count, or NULL for a company without a cap).
 -- A template: src/assignment.rs fills in its placeholders (names in braces) once per backend.
 WITH target AS (
     SELECT p.vapi_phone_number_id
     FROM signalwire_phone_numbers AS p
     WHERE p.assigned_broker_company = $1
+      -- the free-number indexes' predicate, so that the scan walks one of them
       AND p.assignment_status = 'available' AND p.status = 'active'
       AND {choice}
-      AND {under_cap_p}
+      AND _number_state(p.assignment_status, p.status, p.released_at, {rest_cutoff},
+                        {assignments_p}, $5) = 'available'
     ORDER BY p.assigned_at NULLS FIRST, p.vapi_phone_number_id
     LIMIT 1
     FOR NO KEY UPDATE SKIP LOCKED
@@ -45,6 +51,10 @@ WITH target AS (
 )
 SELECT c.vapi_phone_number_id, c.number, c.name, c.assigned_at, c.release_at,
        EXISTS (SELECT FROM signalwire_phone_numbers AS f
-               WHERE {free_f} AND f.vapi_phone_number_id <> c.vapi_phone_number_id
+               WHERE f.assigned_broker_company = $1
+                 AND f.assignment_status = 'available' AND f.status = 'active'
+                 AND _number_state(f.assignment_status, f.status, f.released_at, $4,
+                                   {assignments_f}, $5) = 'available'
+                 AND f.vapi_phone_number_id <> c.vapi_phone_number_id
                OFFSET $7 - 1)
 FROM claimed AS c

@@ -5,6 +5,7 @@
 
 mod assignment;
 mod crm;
+mod locks;
 mod monitoring;
 mod numbers;
 mod outcomes;

@@ -25,5 +25,5 @@ fn hours_until_dry(
 pgrx::extension_sql_file!(
     "../../sql/analytics.sql",
     name = "analytics",
-    requires = ["monitoring", hours_until_dry]
+    requires = ["monitoring", hours_until_dry, locks::lock_space]
 );

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use postgres::Client;
 
 mod database;
+pub use database::recreate;
 pub use uuid::Uuid;
 
 pub struct Cluster {
