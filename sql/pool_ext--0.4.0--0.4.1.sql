@@ -261,8 +261,9 @@ REVOKE ALL ON FUNCTION _number_state(text, text, timestamptz, timestamptz, bigin
 GRANT EXECUTE ON FUNCTION _number_state(text, text, timestamptz, timestamptz, bigint, integer)
     TO PUBLIC;
 
--- company_policy gains overflow_company (the column added above), and its low_water_share is
--- numeric (for _low_water_mark): its result changes, so it is dropped and created. Statements
+-- company_policy gains overflow_company and the health rules (the columns added above), and its
+-- low_water_share is numeric (for _low_water_mark): its result changes, so it is dropped and
+-- created. Statements
 -- name it in their text, nothing depends on it by oid, and no access level includes it (only
 -- the owner calls it).
 DROP FUNCTION company_policy(text);
@@ -270,7 +271,8 @@ CREATE FUNCTION company_policy(company text)
 RETURNS TABLE (retention interval, booked_hold interval, time_zone text,
                low_water_count integer, low_water_share numeric,
                local_presence boolean, cooldown interval, daily_cap integer,
-               overflow_company text)
+               overflow_company text, quarantine_below numeric, health_min_calls integer,
+               quarantine_for interval)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT coalesce(p.retention, d.retention),
            coalesce(p.booked_hold, d.booked_hold),
@@ -281,7 +283,10 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
            coalesce(p.local_presence, d.local_presence),
            coalesce(p.cooldown, d.cooldown),
            p.daily_cap,
-           p.overflow_company
+           p.overflow_company,
+           p.quarantine_below,
+           coalesce(p.health_min_calls, d.health_min_calls),
+           coalesce(p.quarantine_for, d.quarantine_for)
     FROM @extschema@._policy_defaults AS d
     LEFT JOIN @extschema@.company_policies AS p ON p.company OPERATOR(pg_catalog.=) $1
 $$;

@@ -287,14 +287,17 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
            END
 $$;
 
--- The effective policy of any company, defaults included (_policy_defaults); overflow_company
--- (since 0.4.1) has no default: NULL, none.
+-- The effective policy of any company, defaults included (_policy_defaults): every statement
+-- of the Rust code reads a company's rules here. overflow_company and quarantine_below (since
+-- 0.4.1) have no default: NULL, none (quarantine off). The views apply _policy_defaults
+-- themselves: their readers may not call this function (owner only).
 -- Plain SQL without SET options so the planner inlines it into the statements that use it.
 CREATE FUNCTION company_policy(company text)
 RETURNS TABLE (retention interval, booked_hold interval, time_zone text,
                low_water_count integer, low_water_share numeric,
                local_presence boolean, cooldown interval, daily_cap integer,
-               overflow_company text)
+               overflow_company text, quarantine_below numeric, health_min_calls integer,
+               quarantine_for interval)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT coalesce(p.retention, d.retention),
            coalesce(p.booked_hold, d.booked_hold),
@@ -305,7 +308,10 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
            coalesce(p.local_presence, d.local_presence),
            coalesce(p.cooldown, d.cooldown),
            p.daily_cap,
-           p.overflow_company
+           p.overflow_company,
+           p.quarantine_below,
+           coalesce(p.health_min_calls, d.health_min_calls),
+           coalesce(p.quarantine_for, d.quarantine_for)
     FROM @extschema@._policy_defaults AS d
     LEFT JOIN @extschema@.company_policies AS p ON p.company OPERATOR(pg_catalog.=) $1
 $$;

@@ -79,7 +79,7 @@ const UPSERT_POOL_RULES: Statement = Statement {
     ],
 };
 
-/// The effective pool rules, defaults included (_policy_defaults).
+/// The effective pool rules, defaults included (company_policy()).
 /// Text and parameters: sql/statements/pool_rules.sql.
 const POOL_RULES: Statement = Statement {
     sql: include_str!("../sql/statements/pool_rules.sql"),

@@ -5,11 +5,10 @@
 -- The window keeps the last health_min_calls outcomes; one of another company (the number
 -- moved) starts again. The period is the new window's: from its first outcome on.
 WITH rules AS (
-    SELECT cp.quarantine_below::float8 AS quarantine_below,
-           coalesce(cp.health_min_calls, d.health_min_calls) AS size,
-           coalesce(cp.quarantine_for, d.quarantine_for) AS quarantine_for
-    FROM _policy_defaults AS d
-    LEFT JOIN company_policies AS cp ON cp.company = $2
+    SELECT policy.quarantine_below::float8 AS quarantine_below,
+           policy.health_min_calls AS size,
+           policy.quarantine_for
+    FROM company_policy($2) AS policy
 ), previous AS (
     SELECT answered, called_at FROM number_health_windows
     WHERE vapi_phone_number_id = $1 AND company = $2
