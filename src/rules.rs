@@ -301,7 +301,7 @@ impl PoolRules {
 /// pool_ext's advisory locks, the one list of their keys. A lock is a pair of int4: the space
 /// of its purpose ('pool' in ASCII, and the two numbers after it) and a key within it. Rust
 /// takes its locks with these; SQL asks `_lock_space('low_water_alert')` (src/api/locks.rs),
-/// so no key is written twice. docs/design.md ("Locks") lists them for readers of pg_locks.
+/// so no key is written twice. docs/design.md ("Locking") lists them for readers of pg_locks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockSpace {
     /// One assignment per (company, lead) at a time (key: assignment::lead_lock_key), and one
