@@ -178,47 +178,29 @@ fn a_month_boundary_crossed_under_load() {
         caught > 0,
         "no row of February reached the default partition"
     );
-    let mut moved = None;
-    while moved.is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "maintain_ledger never got its locks"
-        );
-        for row in m
-            .query("SELECT action, partition, rows FROM maintain_ledger()", &[])
-            .unwrap()
-        {
-            let (action, partition): (String, String) = (row.get(0), row.get(1));
-            if action == "created" && partition == "phone_number_ledger_2027_02" {
-                moved = row.get::<_, Option<i64>>(2);
-            }
-        }
-    }
+    let moved = maintain_until(
+        &mut m,
+        "created",
+        "phone_number_ledger_2027_02",
+        deadline,
+        "maintain_ledger never got its locks",
+    );
     assert!(
-        moved.unwrap() >= caught,
+        moved >= caught,
         "moved {moved:?}, the default held {caught} before"
     );
     // Retention under load: June 2026 is dropped while the ahead database's workers assign and
     // release (the maintenance waits for a moment with no lock on the ledger, never in a queue).
     a.execute("SELECT set_ledger_retention(6, 'drop')", &[])
         .unwrap();
-    let mut dropped = None;
-    while dropped.is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "maintain_ledger never dropped June under load"
-        );
-        for row in a
-            .query("SELECT action, partition, rows FROM maintain_ledger()", &[])
-            .unwrap()
-        {
-            let (action, partition): (String, String) = (row.get(0), row.get(1));
-            if action == "dropped" && partition == "phone_number_ledger_2026_06" {
-                dropped = row.get::<_, Option<i64>>(2);
-            }
-        }
-    }
-    assert_eq!(dropped, Some(300));
+    let dropped = maintain_until(
+        &mut a,
+        "dropped",
+        "phone_number_ledger_2026_06",
+        deadline,
+        "maintain_ledger never dropped June under load",
+    );
+    assert_eq!(dropped, 300);
     while !server_time_after(&mut m, "2027-02-01 00:00:10+00") {
         assert!(Instant::now() < deadline, "the fake clock does not move");
         thread::sleep(Duration::from_millis(200));
@@ -467,4 +449,28 @@ fn fingerprint_of(db: &mut Client, table: &str) -> String {
     )
     .unwrap()
     .get(0)
+}
+
+/// Run maintain_ledger() until one of its steps is `action` on `partition` (it postpones while
+/// the ledger is busy) and return that step's row count; fails with `why` after `deadline`.
+fn maintain_until(
+    client: &mut Client,
+    action: &str,
+    partition: &str,
+    deadline: Instant,
+    why: &str,
+) -> i64 {
+    loop {
+        assert!(Instant::now() < deadline, "{why}");
+        for row in client
+            .query("SELECT action, partition, rows FROM maintain_ledger()", &[])
+            .unwrap()
+        {
+            if row.get::<_, String>(0) == action && row.get::<_, String>(1) == partition {
+                if let Some(rows) = row.get::<_, Option<i64>>(2) {
+                    return rows;
+                }
+            }
+        }
+    }
 }
