@@ -111,6 +111,7 @@ const CLAIM_ARGS: &[pg_sys::Oid] = &[
     pg_sys::INT8OID,
     pg_sys::TEXTOID,
     pg_sys::TEXTOID,
+    pg_sys::TEXTOID,
 ];
 
 /// The claim for each choice and COUNT_FREE, their texts built once per backend, each in two
@@ -121,6 +122,8 @@ const CLAIM_ARGS: &[pg_sys::Oid] = &[
 struct Texts {
     /// [uncapped, capped], each [previous number, area code, least recently used]
     claims: [[String; 3]; 2],
+    /// The same with the CRM's writes (crm::track_steps), the tables' names still to fill in.
+    tracked: [[String; 3]; 2],
     /// [uncapped, capped]
     count_free: [String; 2],
 }
@@ -141,12 +144,19 @@ fn texts() -> &'static Texts {
                 sql.replace("{assignments_p}", &assignments("p"))
                     .replace("{assignments_f}", &assignments("f"))
             };
-            let claim = |choice: &str, rest_cutoff: &str| {
-                template(CLAIM)
-                    .replace("{choice}", choice)
-                    .replace("{rest_cutoff}", rest_cutoff)
-            };
-            (
+            let claims = |tracked: bool| {
+                let (crm, crm_lead_rows) = if tracked {
+                    (crm::track_steps(), "(SELECT count(*) FROM crm_lead)")
+                } else {
+                    (String::new(), "NULL::bigint")
+                };
+                let claim = |choice: &str, rest_cutoff: &str| {
+                    template(CLAIM)
+                        .replace("{choice}", choice)
+                        .replace("{rest_cutoff}", rest_cutoff)
+                        .replace("{crm}", &crm)
+                        .replace("{crm_lead_rows}", crm_lead_rows)
+                };
                 [
                     // The previous number, even while it rests.
                     claim("p.vapi_phone_number_id = $8", "NULL::timestamptz"),
@@ -154,14 +164,15 @@ fn texts() -> &'static Texts {
                     claim("left(p.number, 5) = $8", "$4"),
                     // Least recently used: idx_signalwire_pool_assignment.
                     claim("true", "$4"),
-                ],
-                template(COUNT_FREE),
-            )
+                ]
+            };
+            (claims(false), claims(true), template(COUNT_FREE))
         };
-        let (uncapped, count_uncapped) = build(false);
-        let (capped, count_capped) = build(true);
+        let (uncapped, tracked_uncapped, count_uncapped) = build(false);
+        let (capped, tracked_capped, count_capped) = build(true);
         Texts {
             claims: [uncapped, capped],
+            tracked: [tracked_uncapped, tracked_capped],
             count_free: [count_uncapped, count_capped],
         }
     })
@@ -169,11 +180,22 @@ fn texts() -> &'static Texts {
 
 /// The text of the claim for one choice, for a company with (`capped`) or without a daily cap.
 pub(crate) fn claim_sql(choice: ChosenBy, capped: bool) -> &'static str {
-    let claims = &texts().claims[usize::from(capped)];
+    &texts().claims[usize::from(capped)][choice_index(choice)]
+}
+
+/// The same claim writing the assignment to the registered CRM tables as well.
+pub(crate) fn tracked_claim_sql(choice: ChosenBy, capped: bool, tables: &CrmTables) -> String {
+    crm::fill_in(
+        &texts().tracked[usize::from(capped)][choice_index(choice)],
+        tables,
+    )
+}
+
+fn choice_index(choice: ChosenBy) -> usize {
     match choice {
-        ChosenBy::PreviousNumber => &claims[0],
-        ChosenBy::AreaCode => &claims[1],
-        ChosenBy::LeastRecentlyUsed | ChosenBy::CurrentHold => &claims[2],
+        ChosenBy::PreviousNumber => 0,
+        ChosenBy::AreaCode => 1,
+        ChosenBy::LeastRecentlyUsed | ChosenBy::CurrentHold => 2,
     }
 }
 
@@ -251,12 +273,13 @@ fn lookup(
     let mark = row.get::<i64>(6)?.unwrap_or(0);
     let alerted = row.get::<bool>(7)?.unwrap_or(false);
     let active = row.get::<i64>(8)?;
-    let crm = text(9)?
-        .zip(text(10)?)
-        .map(|(leads, interactions)| CrmTables {
-            leads,
-            interactions,
-        });
+    let crm = match row.get::<Vec<Option<String>>>(9)? {
+        Some(names) => Some(CrmTables::from_lookup(
+            names,
+            row.get::<Vec<Option<pg_sys::Oid>>>(10)?.unwrap_or_default(),
+        )),
+        None => None,
+    };
     let (current_hold, previous_number, overflow_company) = (text(11)?, text(12)?, text(13)?);
     // A company missing from company_pool_sizes: counted here, with its mark on that count
     // (the table's rows borrow the client, hence after them).
@@ -374,26 +397,27 @@ fn claim_in_pool(
 ) -> Result<Option<AssignedRow>, PoolError> {
     let from_overflow = owner != lead_at.company;
     let area = local_area(pool, lead_at.customer_phone);
-    let borrower = from_overflow.then_some(lead_at.company);
+    // The CRM's tables are written by the claim itself: checked before, as pool_ext writes
+    // them with its owner's rights.
+    if let Some(tables) = lead_at.crm {
+        tables.check_owners()?;
+    }
     for choice in claim_choices(lead_at.previous_number.is_some(), area.is_some()) {
         let key = match choice {
             ChosenBy::PreviousNumber => lead_at.previous_number,
             ChosenBy::AreaCode => area.as_deref(),
             _ => None,
         };
-        let Some(claimed) = claim(client, owner, lead_at.lead, pool, choice, key, borrower)? else {
+        let Some(claimed) = claim(client, owner, lead_at, pool, choice, key)? else {
             continue;
         };
         if let Some(tables) = lead_at.crm {
-            let assignment = crm::Assignment {
-                lead: lead_at.lead,
-                vapi_phone_number_id: &claimed.id,
-                number: &claimed.number,
-                company: lead_at.company,
-                customer_phone: lead_at.customer_phone,
-                assigned_at: claimed.assigned_at,
-            };
-            crm::track(client, tables, &assignment)?;
+            if claimed.crm_lead_rows == Some(0) {
+                return Err(PoolError::CrmLeadMissing {
+                    table: tables.leads.clone(),
+                    lead: lead_at.lead.to_string(),
+                });
+            }
         }
         if !snapshot_per_transaction() {
             update_low_water_alert(client, owner, pool, &claimed)?;
@@ -465,20 +489,38 @@ struct Claimed {
     release_at: TimestampWithTimeZone,
     /// Whether at least alert_scan_size(mark) assignable numbers are left beside this one.
     enough_left: bool,
+    /// The CRM lead rows the claim updated (None: no CRM tables registered).
+    crm_lead_rows: Option<i64>,
 }
 
-/// Run one claim in `company`'s pool; None when that choice had no number to give.
-/// `borrower`: the lead's company when it is not `company` (an overflow claim).
+/// The unique index that allows one hold per lead and company (sql/schema.sql).
+const LEAD_HOLD_INDEX: &str = "idx_signalwire_pool_lead_hold";
+
+/// Whether a caught error names `constraint` (Postgres quotes the name in the message, in
+/// every language it reports in).
+fn error_names(error: &pg_sys::panic::CaughtError, constraint: &str) -> bool {
+    match error {
+        pg_sys::panic::CaughtError::PostgresError(report)
+        | pg_sys::panic::CaughtError::ErrorReport(report) => {
+            report.message().contains(&format!("\"{constraint}\""))
+        }
+        pg_sys::panic::CaughtError::RustPanic { .. } => false,
+    }
+}
+
+/// Run one claim in `company`'s pool for the lead (an overflow claim when `company` is not the
+/// lead's); None when that choice had no number to give.
 fn claim(
     client: &mut SpiClient<'_>,
     company: &str,
-    lead: pgrx::Uuid,
+    lead_at: &LeadAt<'_>,
     standing: &Standing,
     choice: ChosenBy,
     key: Option<&str>,
-    borrower: Option<&str>,
 ) -> Result<Option<Claimed>, PoolError> {
-    let args: [DatumWithOid; 9] = [
+    let lead = lead_at.lead;
+    let borrower = (company != lead_at.company).then_some(lead_at.company);
+    let args: [DatumWithOid; 10] = [
         company.into(),
         lead.into(),
         standing.retention.into(),
@@ -488,20 +530,29 @@ fn claim(
         alert_scan_size(standing.mark).into(),
         key.into(),
         borrower.into(),
+        lead_at.customer_phone.into(),
     ];
-    let statement = plan_sql(
-        client,
-        claim_sql(choice, standing.daily_cap.is_some()),
-        CLAIM_ARGS,
-    )?;
+    let capped = standing.daily_cap.is_some();
+    let statement = match lead_at.crm {
+        None => plan_sql(client, claim_sql(choice, capped), CLAIM_ARGS)?,
+        Some(tables) => plan_sql(
+            client,
+            &tracked_claim_sql(choice, capped, tables),
+            CLAIM_ARGS,
+        )?,
+    };
     // The unique index on the holder refuses a second hold of the lead at this company. Under
     // READ COMMITTED the per-lead lock means this cannot happen; a REPEATABLE READ or
     // SERIALIZABLE caller whose snapshot predates another call's hold for the same lead gets a
-    // retryable serialization failure instead of a unique violation.
+    // retryable serialization failure instead of a unique violation. A unique violation of
+    // anything else (a CRM table's own constraint) is raised as it is.
     let table = PgTryBuilder::new(std::panic::AssertUnwindSafe(|| {
         client.update(&*statement, None, &args)
     }))
-    .catch_when(PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION, |_| {
+    .catch_when(PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION, |error| {
+        if !error_names(&error, LEAD_HOLD_INDEX) {
+            error.rethrow()
+        }
         PoolError::LeadHoldTaken {
             company: borrower.unwrap_or(company).to_string(),
             lead: lead.to_string(),
@@ -523,6 +574,7 @@ fn claim(
         assigned_at: time(4)?,
         release_at: time(5)?,
         enough_left: row.get::<bool>(6)?.unwrap_or(false),
+        crm_lead_rows: row.get::<i64>(7)?,
     }))
 }
 
@@ -579,7 +631,7 @@ fn count_free(
     claimed: &str,
     most: i64,
 ) -> Result<i64, PoolError> {
-    let args: [DatumWithOid; 9] = [
+    let args: [DatumWithOid; 10] = [
         company.into(),
         Option::<pgrx::Uuid>::None.into(),
         Option::<Interval>::None.into(),
@@ -588,6 +640,7 @@ fn count_free(
         standing.day_start.into(),
         most.into(),
         claimed.into(),
+        Option::<&str>::None.into(),
         Option::<&str>::None.into(),
     ];
     let statement = plan_sql(

@@ -1,12 +1,11 @@
 //! Tracking assignments in the operator's own CRM tables, when registered: the lead row gets
 //! the number, and an interaction row records it, in the assignment's transaction.
 
-use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
+use pgrx::datum::DatumWithOid;
 use pgrx::pg_sys;
 use pgrx::spi::SpiClient;
 
 use crate::errors::PoolError;
-use crate::plans::{plan, plan_sql, Statement};
 
 /// The columns each CRM table needs, and the types accepted for each (values are written
 /// with Postgres' assignment casts, so varchar and timestamp work as well).
@@ -92,13 +91,14 @@ pub fn register(
 ) -> Result<String, PoolError> {
     let leads_name = check_table(client, leads, LEADS_COLUMNS)?;
     let interactions_name = check_table(client, interactions, INTERACTIONS_COLUMNS)?;
+    check_owner(leads, &leads_name)?;
+    check_owner(interactions, &interactions_name)?;
     let args: [DatumWithOid; 2] = [leads.into(), interactions.into()];
     client.update(
         include_str!("../sql/statements/register_crm_tables.sql"),
         None,
         &args,
     )?;
-    check_owners(client)?;
     Ok(format!(
         "assign_phone_number now also updates {leads_name} and inserts into {interactions_name}"
     ))
@@ -111,95 +111,84 @@ pub fn unregister(client: &mut SpiClient<'_>) -> Result<bool, PoolError> {
         .is_empty())
 }
 
-/// The registered tables, as names quoted for SQL.
+/// The registered tables (read by the assignment's lookup): their names quoted for SQL, and
+/// their oids, to check their owners.
 pub struct CrmTables {
     pub leads: String,
     pub interactions: String,
+    oids: [pg_sys::Oid; 2],
 }
 
-/// A new assignment, as the CRM records it.
-pub struct Assignment<'a> {
-    pub lead: pgrx::Uuid,
-    pub vapi_phone_number_id: &'a str,
-    pub number: &'a str,
-    pub company: &'a str,
-    pub customer_phone: Option<&'a str>,
-    pub assigned_at: TimestampWithTimeZone,
-}
-
-/// Each registered table with its owner (NULL when the table was dropped).
-/// Text and parameters: sql/statements/crm_table_owners.sql.
-const OWNERS: Statement = Statement {
-    sql: include_str!("../sql/statements/crm_table_owners.sql"),
-    arg_types: &[],
-};
-
-/// Both tables must still exist and belong to superusers: pool_ext writes to them as its
-/// owner, a superuser, and any trigger, default or policy on them runs with those rights.
-fn check_owners(client: &mut SpiClient<'_>) -> Result<(), PoolError> {
-    let rows = client.update(&*plan(client, &OWNERS)?, None, &[])?;
-    for row in rows {
-        match row.get::<bool>(3)? {
-            None => return Err(PoolError::CrmTableDropped),
-            Some(true) => {}
-            Some(false) => {
-                return Err(PoolError::CrmOwnerNotSuperuser {
-                    table: row.get::<String>(1)?.unwrap_or_default(),
-                    owner: row.get::<String>(2)?.unwrap_or_default(),
-                })
-            }
+impl CrmTables {
+    /// From the lookup's two arrays: [leads, interactions] as names and as oids
+    /// (sql/statements/lookup_standing.sql).
+    pub fn from_lookup(names: Vec<Option<String>>, oids: Vec<Option<pg_sys::Oid>>) -> Self {
+        let name = |i: usize| names.get(i).cloned().flatten().unwrap_or_default();
+        let oid = |i: usize| oids.get(i).copied().flatten().unwrap_or(pg_sys::InvalidOid);
+        CrmTables {
+            leads: name(0),
+            interactions: name(1),
+            oids: [oid(0), oid(1)],
         }
     }
-    Ok(())
+
+    /// Both tables must still exist and belong to superusers (see [`check_owner`]).
+    pub fn check_owners(&self) -> Result<(), PoolError> {
+        check_owner(self.oids[0], &self.leads)?;
+        check_owner(self.oids[1], &self.interactions)
+    }
 }
 
-/// Write the assignment to the lead row and the interactions table.
-pub fn track(
-    client: &mut SpiClient<'_>,
-    tables: &CrmTables,
-    a: &Assignment<'_>,
-) -> Result<(), PoolError> {
-    check_owners(client)?;
-    let update_lead =
-        include_str!("../sql/statements/crm_update_lead.sql").replace("{leads}", &tables.leads);
-    let args: [DatumWithOid; 3] = [
-        a.lead.into(),
-        a.vapi_phone_number_id.into(),
-        a.assigned_at.into(),
-    ];
-    let types = [pg_sys::UUIDOID, pg_sys::TEXTOID, pg_sys::TIMESTAMPTZOID];
-    let updated = client.update(&*plan_sql(client, &update_lead, &types)?, None, &args)?;
-    if updated.is_empty() {
-        return Err(PoolError::CrmLeadMissing {
-            table: tables.leads.clone(),
-            lead: a.lead.to_string(),
-        });
+/// A registered table must still exist and belong to a superuser: pool_ext writes to it as its
+/// owner, a superuser, and any trigger, default or policy on it runs with those rights.
+/// Read from the system caches, not by SQL: every tracked assignment checks both tables, and a
+/// query of pg_class and pg_roles cost it 0.08 ms (EXPLAIN ANALYZE, bench/RESULTS.md section 8).
+fn check_owner(table: pg_sys::Oid, name: &str) -> Result<(), PoolError> {
+    // SAFETY: a system-cache lookup by oid; the tuple is only read while pinned and released
+    // before returning. GETSTRUCT of a RELOID cache tuple is a FormData_pg_class.
+    let owner = unsafe {
+        let tuple = pg_sys::SearchSysCache1(
+            pg_sys::SysCacheIdentifier::RELOID as i32,
+            pg_sys::Datum::from(table),
+        );
+        if tuple.is_null() {
+            return Err(PoolError::CrmTableDropped);
+        }
+        let owner = (*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_class>(tuple)).relowner;
+        pg_sys::ReleaseSysCache(tuple);
+        owner
+    };
+    // SAFETY: superuser_arg and GetUserNameFromId(noerr) read the role caches; a missing role
+    // gives NULL, which is read as no name.
+    unsafe {
+        if pg_sys::superuser_arg(owner) {
+            return Ok(());
+        }
+        let role = pg_sys::GetUserNameFromId(owner, true);
+        let owner = if role.is_null() {
+            owner.to_u32().to_string()
+        } else {
+            std::ffi::CStr::from_ptr(role)
+                .to_string_lossy()
+                .into_owned()
+        };
+        Err(PoolError::CrmOwnerNotSuperuser {
+            table: name.to_string(),
+            owner,
+        })
     }
-    let insert_interaction = include_str!("../sql/statements/crm_insert_interaction.sql")
+}
+
+/// The CRM's writes, as steps of the claim (sql/statements/claim_number.sql, placeholder crm);
+/// the tables' names are filled in by [`fill_in`].
+pub fn track_steps() -> String {
+    include_str!("../sql/statements/crm_track.sql").replace("{interaction_type}", INTERACTION_TYPE)
+}
+
+/// `sql` with the registered tables' names in its placeholders.
+pub fn fill_in(sql: &str, tables: &CrmTables) -> String {
+    sql.replace("{leads}", &tables.leads)
         .replace("{interactions}", &tables.interactions)
-        .replace("{interaction_type}", INTERACTION_TYPE);
-    let args: [DatumWithOid; 6] = [
-        a.lead.into(),
-        a.vapi_phone_number_id.into(),
-        a.number.into(),
-        a.customer_phone.into(),
-        a.company.into(),
-        a.assigned_at.into(),
-    ];
-    let types = [
-        pg_sys::UUIDOID,
-        pg_sys::TEXTOID,
-        pg_sys::TEXTOID,
-        pg_sys::TEXTOID,
-        pg_sys::TEXTOID,
-        pg_sys::TIMESTAMPTZOID,
-    ];
-    client.update(
-        &*plan_sql(client, &insert_interaction, &types)?,
-        None,
-        &args,
-    )?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -105,6 +105,41 @@ fn a_registered_crm_sees_each_new_assignment_in_the_same_transaction() {
     );
 }
 
+/// The CRM's rows are written by the claim's own statement (sql/statements/crm_track.sql): a
+/// unique violation of a CRM table's constraint is raised as Postgres reported it, not taken
+/// for the pool's one-hold-per-lead index (whose violation means "retry").
+#[test]
+fn a_crm_tables_own_constraint_is_reported_as_it_is_and_nothing_is_held() {
+    let db = TestDb::new("crm_unique");
+    let mut s = db.session();
+    crm_tables(&mut s);
+    s.batch_execute(
+        "CREATE UNIQUE INDEX interactions_one_per_lead ON interactions (lead_id, type)",
+    )
+    .unwrap();
+    load_pool(&mut s, "Crm Unique Co", 3300, 2);
+    s.batch_execute("SELECT register_crm_tables('leads', 'interactions')")
+        .unwrap();
+    let buyer = lead(31, 1);
+    s.execute("INSERT INTO leads (id) VALUES ($1)", &[&buyer])
+        .unwrap();
+    let id = assign(&mut s, "Crm Unique Co", &buyer).unwrap();
+    s.execute("SELECT force_release_phone_number($1, 'test')", &[&id])
+        .unwrap();
+
+    // A second assignment of the same lead needs a second interaction row, which the
+    // operator's index refuses.
+    let before = snapshot(&mut s);
+    let e = expect_error(assign(&mut s, "Crm Unique Co", &buyer), "23505");
+    assert!(
+        e.message().contains("\"interactions_one_per_lead\""),
+        "{}",
+        e.message()
+    );
+    assert_eq!(snapshot(&mut s), before);
+    assert_eq!(count(&mut s, "SELECT count(*) FROM interactions"), 1);
+}
+
 #[test]
 fn registration_names_exactly_what_a_table_lacks() {
     let db = TestDb::new("crm_check");

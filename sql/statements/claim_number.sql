@@ -8,7 +8,12 @@
 -- $1 company, $2 lead, $3 retention, $4 the cooldown's cutoff, $5 daily cap, $6 start of the
 -- company's day, $7 how many assignable numbers left are "enough" (alert_scan_size), $8 the
 -- choice's key (the previous number's id, or the area prefix), $9 the lead's company when it
--- is not $1 (an overflow claim; NULL: $1's own lead).
+-- is not $1 (an overflow claim; NULL: $1's own lead), $10 the customer's phone (only for the
+-- CRM's interaction row).
+-- With CRM tables registered (placeholder crm: sql/statements/crm_track.sql, else nothing), the
+-- lead's row and the interaction are written by this same statement, from the claimed row, and
+-- the last column counts the lead rows updated (placeholder crm_lead_rows; NULL without CRM):
+-- one statement instead of three on the tracked path.
 -- A number is taken only when _number_state (sql/schema.sql, inlined by the planner) calls it
 -- available, as the view number_states does; the cooldown (placeholder rest_cutoff: $4, or NULL for the
 -- lead's previous number, which may be given back while it rests) and the daily cap
@@ -48,7 +53,7 @@ WITH target AS (
          lead_company)
     SELECT 'assigned', vapi_phone_number_id, number, $1, $2, assigned_at, release_at, 'assign', $9
     FROM claimed
-)
+){crm}
 SELECT c.vapi_phone_number_id, c.number, c.name, c.assigned_at, c.release_at,
        EXISTS (SELECT FROM signalwire_phone_numbers AS f
                WHERE f.assigned_broker_company = $1
@@ -56,5 +61,6 @@ SELECT c.vapi_phone_number_id, c.number, c.name, c.assigned_at, c.release_at,
                  AND _number_state(f.assignment_status, f.status, f.released_at, $4,
                                    {assignments_f}, $5) = 'available'
                  AND f.vapi_phone_number_id <> c.vapi_phone_number_id
-               OFFSET $7 - 1)
+               OFFSET $7 - 1),
+       {crm_lead_rows}
 FROM claimed AS c

@@ -5,6 +5,7 @@
 -- The lead's hold and previous number are the lead's company's, lent ones (overflow) included.
 -- The low-water mark is _low_water_mark's (sql/schema.sql) on the company's active numbers
 -- (when company_pool_sizes lacks the company, src/assignment.rs counts them and asks again).
+-- The registered CRM tables, by name and by oid (src/crm.rs checks their owners).
 -- $1 company, $2 lead.
 SELECT policy.retention,
        clock_timestamp() - policy.cooldown,
@@ -17,8 +18,8 @@ SELECT policy.retention,
        _low_water_mark(policy.low_water_count, policy.low_water_share, size.active),
        EXISTS (SELECT FROM pool_alert_state AS a WHERE a.company = $1),
        size.active,
-       (SELECT t.leads::text FROM crm_tables AS t),
-       (SELECT t.interactions::text FROM crm_tables AS t),
+       (SELECT ARRAY[t.leads::text, t.interactions::text] FROM crm_tables AS t),
+       (SELECT ARRAY[t.leads, t.interactions]::oid[] FROM crm_tables AS t),
        (SELECT own.vapi_phone_number_id FROM signalwire_phone_numbers AS own
         WHERE own.currently_assigned_to = $2
           AND coalesce(own.lead_company, own.assigned_broker_company) = $1),

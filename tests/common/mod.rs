@@ -9,6 +9,8 @@ use std::sync::OnceLock;
 use postgres::Client;
 
 mod database;
+// Used by tests/backup.rs only; each test file compiles this module on its own.
+#[allow(unused_imports)]
 pub use database::recreate;
 pub use uuid::Uuid;
 
