@@ -9,7 +9,8 @@
 //!    area, and the least recently used free number (rules::claim_choices). Each try is one
 //!    statement that walks a partial index of free numbers in least-recently-used order and
 //!    takes the first row no other transaction has locked (FOR NO KEY UPDATE SKIP LOCKED),
-//!    writing the hold and its ledger row in the same statement.
+//!    writing the hold and its ledger row in the same statement (and, with CRM tables
+//!    registered, the lead's row and an interaction row: src/crm.rs).
 //! 4. When the company's own pool has nothing to give and it has an overflow pool
 //!    (set_pool_rules' overflow_company), the same claims run in that pool under its rules,
 //!    the hold marked with the lead's company (lead_company): one level, never further.

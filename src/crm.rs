@@ -1,5 +1,7 @@
 //! Tracking assignments in the operator's own CRM tables, when registered: the lead row gets
-//! the number, and an interaction row records it, in the assignment's transaction.
+//! the number, and an interaction row records it, in the assignment's transaction. Both are
+//! written by the claim statement itself (sql/statements/crm_track.sql, filled in here);
+//! this module registers the tables and checks that pool_ext may write to them.
 
 use pgrx::datum::DatumWithOid;
 use pgrx::pg_sys;
