@@ -27,6 +27,13 @@ fn env_or(name: &str, default: u64) -> u64 {
 #[path = "../tests/common/database.rs"]
 mod database;
 
+/// The server's own pgbench (bench/run.sh exports the cluster's PGBINDIR), Debian's 15 else.
+fn pgbench_program() -> String {
+    std::env::var("PGBINDIR")
+        .map(|dir| format!("{dir}/pgbench"))
+        .unwrap_or_else(|_| "/usr/lib/postgresql/15/bin/pgbench".to_string())
+}
+
 fn connect(db: &str) -> Client {
     let host = std::env::var("PGHOST").expect("PGHOST: run bench/run.sh");
     let port: u16 = std::env::var("PGPORT").expect("PGPORT").parse().unwrap();
@@ -1152,7 +1159,7 @@ fn pgbench_stats(db: &str, args: &[&str], clients: u64, duration: Duration) -> B
     ];
     all_args.extend_from_slice(args);
     all_args.push(db);
-    let out = Command::new("/usr/lib/postgresql/15/bin/pgbench")
+    let out = Command::new(pgbench_program())
         .args(&all_args)
         .output()
         .unwrap();
@@ -1191,7 +1198,7 @@ fn pgbench_stats(db: &str, args: &[&str], clients: u64, duration: Duration) -> B
 /// pgbench's built-in simple-update at 8 clients on a scale-10 database of the same cluster.
 fn pgbench_simple_update(duration: Duration) -> f64 {
     database::recreate(&mut connect("postgres"), "pgbench_ref", None);
-    let init = Command::new("/usr/lib/postgresql/15/bin/pgbench")
+    let init = Command::new(pgbench_program())
         .args(["-i", "-q", "-s", "10", "-U", "postgres", "pgbench_ref"])
         .output()
         .unwrap();

@@ -6,6 +6,7 @@
 #
 #   bash bench/run.sh
 #   POOL_EXT_BENCH_SECONDS=30 POOL_EXT_BENCH_CYCLES=200000 bash bench/run.sh   # other sizes
+#   POOL_EXT_PG=18 bash bench/run.sh     # on Postgres 18 (scripts/lib.sh), its own cluster and pgbench
 #
 # About 15 minutes on 2 cores, half of it the 1,000,000-cycle bloat run.
 set -euo pipefail
@@ -13,13 +14,13 @@ set -euo pipefail
 
 bash scripts/setup.sh
 
-echo "[bench] building pool_ext in release mode and installing it"
-bash scripts/install.sh --release
+echo "[bench] building pool_ext in release mode and installing it into Postgres $POOL_EXT_PG"
+bash scripts/install.sh --release --no-default-features --features "pg$POOL_EXT_PG"
 
 bash scripts/cluster.sh start bench
 trap 'bash scripts/cluster.sh stop bench' EXIT
 eval "$(bash scripts/cluster.sh env bench)"
-export PGHOST PGPORT PGUSER
+export PGHOST PGPORT PGUSER PGBINDIR
 
 out=/tmp/pool_ext-bench.md
 {
