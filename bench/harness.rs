@@ -42,11 +42,14 @@ fn connect(db: &str) -> Client {
 
 const DB: &str = "pool_bench";
 
-/// A fresh benchmark database with the extension and the baseline fixtures.
+/// A fresh benchmark database with the extension and the baseline fixtures, its ledger
+/// partitioned as an installation's is after its first maintenance (this month, the next two
+/// and the default partition; a lead's previous number is looked up in each of them).
 fn fresh_db() -> Client {
     database::recreate(&mut connect("postgres"), DB, None);
     let mut c = connect(DB);
-    c.batch_execute("CREATE EXTENSION pool_ext").unwrap();
+    c.batch_execute("CREATE EXTENSION pool_ext; SELECT count(*) FROM pool_ext.maintain_ledger();")
+        .unwrap();
     c.batch_execute(include_str!("setup.sql")).unwrap();
     c
 }
