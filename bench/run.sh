@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The benchmark, in one command: build pool_ext in release mode and install it into the system
-# Postgres 15, start the private benchmark cluster (port 55434, socket /var/tmp/pool_ext-bench,
+# The benchmark, in one command: build pool_ext in release mode and install it into the
+# Postgres of POOL_EXT_PG (the system 15 by default), start the private benchmark cluster (port
+# 55434, socket /var/tmp/pool_ext-bench; on 18 port 55534, socket /var/tmp/pool_ext-bench-pg18;
 # default Postgres settings, fsync on), run bench/harness.rs and print the results table.
 # The table is also written to /tmp/pool_ext-bench.md; bench/RESULTS.md keeps a run of it.
 #
