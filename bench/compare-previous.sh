@@ -2,7 +2,7 @@
 # Is this tree's assignment any slower than the previous release's? Builds both in release
 # mode, then measures section 6 of the harness (the assignment paths, each next to the
 # plain-SQL baseline of the same run) for the previous release and for this tree, in turns
-# (previous, this, previous, this: drift on the machine hits both alike), and prints each
+# (previous, this, then this, previous, ...: drift on the machine hits both alike), and prints each
 # path's throughput for both, the ratio this / previous, and each against its baseline.
 #
 #   bash bench/compare-previous.sh            # previous = the last line of tests/upgrade/releases.txt
@@ -35,7 +35,10 @@ export PGHOST PGPORT PGUSER
 tsv=/tmp/pool_ext-compare.tsv
 rm -f "$tsv" /tmp/pool_ext-compare-*.md
 for round in $(seq "$rounds"); do
-  for version in "$previous" "$current"; do
+  # ABBA: every other round the other way round, so that neither always runs second (a run
+  # pays for the vacuum and checkpoint debt of the one before it).
+  if [ $((round % 2)) = 1 ]; then versions=("$previous" "$current"); else versions=("$current" "$previous"); fi
+  for version in "${versions[@]}"; do
     echo "[compare] round $round: $version"
     if [ "$version" = "$current" ]; then
       bash scripts/install.sh --release

@@ -6,7 +6,7 @@
 //! it into PASSES interleaved passes of at least a second each),
 //! POOL_EXT_BENCH_SAMPLES (latency samples per pool size, default 3000),
 //! POOL_EXT_BENCH_CYCLES (assign/release cycles for the bloat run, default 1,000,000),
-//! POOL_EXT_BENCH_ONLY (a comma-separated list of sections to run, default all: 1 to 8, 10 and 11;
+//! POOL_EXT_BENCH_ONLY (a comma-separated list of sections to run, default all: 1 to 8, 10 to 12;
 //! section 9 of bench/RESULTS.md is bench/compare-previous.sh's).
 
 use std::process::Command;
@@ -574,6 +574,11 @@ END;
         ledger_lookups_by_history(seconds, &mut out);
     }
 
+    if want("12") {
+        // 12. The default path with the ledger's months of a fresh install and of years kept.
+        default_path_by_months_kept(seconds, &mut out);
+    }
+
     let path =
         std::env::var("POOL_EXT_BENCH_OUT").unwrap_or_else(|_| "/tmp/pool_ext-bench.md".into());
     std::fs::write(&path, &report).unwrap();
@@ -754,6 +759,78 @@ fn never_analyzed(c: &mut Client) -> String {
 /// call finds the pool as loaded). Then the same with the CRM tables registered (leads picked
 /// from 100,000 existing rows: a registered CRM refuses unknown leads), and the plain-SQL
 /// baseline for context.
+/// Section 12: section 2's cycle (BEGIN; assign; release; COMMIT) in two databases that differ
+/// only in the ledger's months: four partitions (a fresh install after its first maintenance)
+/// and 32 (28 past months besides, as two and a half years kept whole would leave). Nothing in
+/// an assignment should read a month it does not write: a lead's previous number is one key of
+/// lead_numbers, not a probe of every month (and a lock of every partition) of the ledger.
+fn default_path_by_months_kept(seconds: Duration, out: &mut impl FnMut(String)) {
+    const MONTHS_DB: &str = "pool_bench_months";
+    let pass = seconds / PASSES;
+    let mut c = fresh_db();
+    load(&mut c, "Steady ", 100, 15, 13_000_000_000);
+    drop(c);
+    database::recreate(&mut connect("postgres"), MONTHS_DB, Some(DB));
+    let mut m = connect(MONTHS_DB);
+    m.batch_execute(
+        "INSERT INTO pool_ext.phone_number_ledger
+             (event, vapi_phone_number_id, number, broker_company, lead_id, occurred_at, reason)
+         SELECT 'assigned', 'History', '+12025550100', 'History', gen_random_uuid(),
+                date_trunc('month', now()) - make_interval(months => k) + interval '1 day', 'assign'
+         FROM generate_series(1, 28) AS k;
+         SELECT count(*) FROM pool_ext.maintain_ledger();",
+    )
+    .unwrap();
+    // One statement per call: VACUUM cannot run in the implicit transaction of a batch.
+    m.batch_execute("VACUUM ANALYZE pool_ext.phone_number_ledger")
+        .unwrap();
+    let partitions = |db: &str| -> i64 {
+        connect(db)
+            .query_one("SELECT count(*) FROM pool_ext.ledger_partitions", &[])
+            .unwrap()
+            .get(0)
+    };
+    let (few, many) = (partitions(DB), partitions(MONTHS_DB));
+    out(format!(
+        "## 12. The default path by months kept: the ledger with {few} partitions and with {many} (pgbench; one transaction = BEGIN; assign; release; COMMIT), 1,500 numbers / 100 companies\n"
+    ));
+    out(format!(
+        "Two databases alike but for {} past months of the ledger (one row each); in turns, \
+         {PASSES} passes of {} s each, the median pass of each.\n",
+        many - few,
+        pass.as_secs()
+    ));
+    out(format!(
+        "| clients | {few} partitions tps | {many} partitions tps | {many} / {few} |"
+    ));
+    out("|---|---|---|---|".into());
+    let script = script_file(
+        "months",
+        "\\set c random(0, 99)
+BEGIN;
+SELECT vapi_phone_number_id AS id FROM pool_ext.assign_phone_number('Steady ' || :c, gen_random_uuid()) \\gset
+SELECT pool_ext.force_release_phone_number(:id, 'bench');
+END;
+",
+    );
+    for clients in [1, 8] {
+        let dbs = [DB, MONTHS_DB];
+        let mut runs = in_turns(
+            2,
+            |i| pgbench_stats(dbs[i], &["-f", &script], clients, pass),
+            |b| b.tps,
+        );
+        let (many_run, few_run) = (runs.pop().unwrap(), runs.pop().unwrap());
+        out(format!(
+            "| {clients} | {:.0} | {:.0} | **{:.2}x** |",
+            few_run.tps,
+            many_run.tps,
+            many_run.tps / few_run.tps
+        ));
+    }
+    out(String::new());
+}
+
 fn cost_by_company_size(seconds: Duration, out: &mut impl FnMut(String)) {
     const SIZES: [i32; 3] = [20, 2_000, 20_000];
     const LEADS: i32 = 100_000;
@@ -1123,13 +1200,18 @@ struct Bench {
 /// side after the other would give all of a drift (autovacuum, the ledger's growth) to one.
 const PASSES: u32 = 3;
 
-/// Measure `sides` things in turns, PASSES times each (`run(i)` measures side i once), and
-/// return each side's median pass by `rate`.
+/// Measure `sides` things in turns, PASSES times each (`run(i)` measures side i once), each
+/// pass in the other order from the one before, and return each side's median pass by `rate`.
 fn in_turns<T>(sides: usize, mut run: impl FnMut(usize) -> T, rate: impl Fn(&T) -> f64) -> Vec<T> {
     let mut passes: Vec<Vec<T>> = (0..sides).map(|_| Vec::new()).collect();
-    for _ in 0..PASSES {
-        for (i, side) in passes.iter_mut().enumerate() {
-            side.push(run(i));
+    for pass in 0..PASSES {
+        // Every other pass in reverse order (A B, B A, A B): a run pays for the vacuum and
+        // checkpoint debt of the run before it, so a side that always goes first is favoured
+        // (2026-12-04, two builds of pool_ext on one database, 8 clients: whichever ran
+        // first won 5 of 5 rounds one way round and 3 of 5 the other).
+        for k in 0..sides {
+            let i = if pass % 2 == 0 { k } else { sides - 1 - k };
+            passes[i].push(run(i));
         }
     }
     passes

@@ -263,6 +263,11 @@ BEGIN
                                settings.keep_months, settings.keep_months, '@extschema@', expired[k])];
                 END IF;
             END LOOP;
+            -- A lead's previous number is forgotten with the months that held it.
+            IF cardinality(expired) > 0 THEN
+                DELETE FROM lead_numbers
+                WHERE assigned_at < date_trunc('month', now() - make_interval(months => settings.keep_months));
+            END IF;
         EXCEPTION WHEN lock_not_available THEN
             -- Everything above is undone (the prepared tables too); the next run tries again.
             busy := true;

@@ -756,6 +756,11 @@ BEGIN
         INSERT INTO phone_number_ledger (event, vapi_phone_number_id, number, broker_company, lead_id, release_at, reason)
         VALUES ('assigned', NEW.vapi_phone_number_id, NEW.number, NEW.assigned_broker_company,
                 NEW.currently_assigned_to, NEW.release_at, 'direct ' || lower(TG_OP));
+        INSERT INTO lead_numbers AS n (company, lead_id, vapi_phone_number_id, assigned_at)
+        VALUES (NEW.assigned_broker_company, NEW.currently_assigned_to, NEW.vapi_phone_number_id,
+                clock_timestamp())
+        ON CONFLICT (company, lead_id) DO UPDATE
+        SET vapi_phone_number_id = excluded.vapi_phone_number_id, assigned_at = excluded.assigned_at;
     END IF;
     -- An overflow hold's lead company goes with its lead: a hold released or handed to
     -- another lead by plain SQL is the owner's (the API sets the column itself). Cleared here,
@@ -1293,6 +1298,11 @@ BEGIN
                                settings.keep_months, settings.keep_months, '@extschema@', expired[k])];
                 END IF;
             END LOOP;
+            -- A lead's previous number is forgotten with the months that held it.
+            IF cardinality(expired) > 0 THEN
+                DELETE FROM lead_numbers
+                WHERE assigned_at < date_trunc('month', now() - make_interval(months => settings.keep_months));
+            END IF;
         EXCEPTION WHEN lock_not_available THEN
             -- Everything above is undone (the prepared tables too); the next run tries again.
             busy := true;
@@ -1442,6 +1452,31 @@ REVOKE ALL ON FUNCTION _index_ledger_partition(regclass), _ledger_partition_name
 ALTER FUNCTION pool_activity(text, timestamptz, timestamptz) SET jit = off;
 ALTER FUNCTION pool_runway(interval) SET jit = off;
 ALTER FUNCTION who_held_number(text, timestamptz) SET jit = off;
+
+-- The number each lead held most recently at each company, which a returning lead gets back
+-- first: one key to probe instead of every month of the ledger (sql/schema.sql says why),
+-- filled from the ledger's assignments.
+CREATE TABLE lead_numbers (
+    company              text NOT NULL,
+    lead_id              uuid NOT NULL,
+    vapi_phone_number_id text NOT NULL,
+    assigned_at          timestamptz NOT NULL,
+    PRIMARY KEY (company, lead_id)
+);
+
+COMMENT ON TABLE lead_numbers IS
+    'The number each lead held most recently at each company: a returning lead gets it back first.';
+
+REVOKE ALL ON lead_numbers FROM PUBLIC;
+ALTER TABLE lead_numbers ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('lead_numbers', '');
+
+INSERT INTO lead_numbers (company, lead_id, vapi_phone_number_id, assigned_at)
+SELECT DISTINCT ON (coalesce(l.lead_company, l.broker_company), l.lead_id)
+       coalesce(l.lead_company, l.broker_company), l.lead_id, l.vapi_phone_number_id, l.occurred_at
+FROM phone_number_ledger AS l
+WHERE l.event = 'assigned'
+ORDER BY coalesce(l.lead_company, l.broker_company), l.lead_id, l.occurred_at DESC, l.id DESC;
 
 -- The 0.4.0 ledger's rows are in the partitioned one (above), and every view reads that now.
 DROP TABLE _phone_number_ledger_0_4_0;

@@ -202,6 +202,24 @@ $$;
 CREATE TABLE phone_number_ledger_default PARTITION OF phone_number_ledger DEFAULT;
 SELECT _index_ledger_partition('phone_number_ledger_default');
 
+-- The number each lead held most recently at each company (the lead's company: an overflow
+-- hold counts for the company that borrowed the number), written by every assignment in the
+-- statement that makes the hold (and by _log_direct_change for a hold made with plain SQL).
+-- A returning lead's previous number is one probe of this key, whatever the ledger's length:
+-- looked up in the ledger instead, it cost one index probe and one lock per month kept, in
+-- every assignment (bench/RESULTS.md, "The previous number without the ledger"). Rows older
+-- than the ledger's retention go with its months (maintain_ledger).
+CREATE TABLE lead_numbers (
+    company              text NOT NULL,
+    lead_id              uuid NOT NULL,
+    vapi_phone_number_id text NOT NULL,
+    assigned_at          timestamptz NOT NULL,
+    PRIMARY KEY (company, lead_id)
+);
+
+COMMENT ON TABLE lead_numbers IS
+    'The number each lead held most recently at each company: a returning lead gets it back first.';
+
 -- Per-company rules. A NULL column means "the default", which company_policy() supplies.
 -- Hold rules (set_company_policy) first; pool rules (set_pool_rules, since 0.3.0) after.
 CREATE TABLE company_policies (
@@ -426,7 +444,7 @@ COMMENT ON TABLE crm_tables IS
 
 -- Nobody but the owner touches the tables directly; callers get EXECUTE on the API.
 REVOKE ALL ON signalwire_phone_numbers, phone_number_ledger, company_policies, crm_tables,
-              pool_alert_state, company_pool_sizes FROM PUBLIC;
+              pool_alert_state, company_pool_sizes, lead_numbers FROM PUBLIC;
 REVOKE ALL ON SEQUENCE phone_number_ledger_id_seq FROM PUBLIC;
 
 -- Row level security with no policies: a role that is granted a table by mistake (say, a
@@ -438,6 +456,7 @@ ALTER TABLE company_policies ENABLE ROW LEVEL SECURITY;
 ALTER TABLE crm_tables ENABLE ROW LEVEL SECURITY;
 ALTER TABLE pool_alert_state ENABLE ROW LEVEL SECURITY;
 ALTER TABLE company_pool_sizes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE lead_numbers ENABLE ROW LEVEL SECURITY;
 
 -- Extension tables are skipped by pg_dump unless marked as configuration.
 SELECT pg_catalog.pg_extension_config_dump('signalwire_phone_numbers', '');
@@ -447,6 +466,7 @@ SELECT pg_catalog.pg_extension_config_dump('phone_number_ledger_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('company_policies', '');
 SELECT pg_catalog.pg_extension_config_dump('crm_tables', '');
 SELECT pg_catalog.pg_extension_config_dump('pool_alert_state', '');
+SELECT pg_catalog.pg_extension_config_dump('lead_numbers', '');
 
 -- Changes made with plain SQL instead of the API (the original guide's force release, a
 -- hand-made hold, a DELETE of a held number) still reach the ledger, so its history stays
@@ -467,6 +487,11 @@ BEGIN
         INSERT INTO phone_number_ledger (event, vapi_phone_number_id, number, broker_company, lead_id, release_at, reason)
         VALUES ('assigned', NEW.vapi_phone_number_id, NEW.number, NEW.assigned_broker_company,
                 NEW.currently_assigned_to, NEW.release_at, 'direct ' || lower(TG_OP));
+        INSERT INTO lead_numbers AS n (company, lead_id, vapi_phone_number_id, assigned_at)
+        VALUES (NEW.assigned_broker_company, NEW.currently_assigned_to, NEW.vapi_phone_number_id,
+                clock_timestamp())
+        ON CONFLICT (company, lead_id) DO UPDATE
+        SET vapi_phone_number_id = excluded.vapi_phone_number_id, assigned_at = excluded.assigned_at;
     END IF;
     -- An overflow hold's lead company goes with its lead: a hold released or handed to
     -- another lead by plain SQL is the owner's (the API sets the column itself). Cleared here,

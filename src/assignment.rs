@@ -3,14 +3,15 @@
 //! A call costs a few index lookups whatever the size of the company's pool (bench/RESULTS.md,
 //! section 7): nothing is read per number.
 //! 1. LOOKUP reads the company's rules, the lead's current hold (through the unique index on
-//!    the holder) and the number the lead held last (the ledger, by lead).
+//!    the holder) and the number the lead held last (lead_numbers, by company and lead).
 //! 2. A lead with a hold gets it back, RENEWed so it lasts at least the retention from now.
 //! 3. Otherwise CLAIM tries, in order, the lead's previous number, a free number of the lead's
 //!    area, and the least recently used free number (rules::claim_choices). Each try is one
 //!    statement that walks a partial index of free numbers in least-recently-used order and
 //!    takes the first row no other transaction has locked (FOR NO KEY UPDATE SKIP LOCKED),
-//!    writing the hold and its ledger row in the same statement (and, with CRM tables
-//!    registered, the lead's row and an interaction row: src/crm.rs).
+//!    writing the hold, its ledger row and the lead's lead_numbers entry in the same
+//!    statement (and, with CRM tables registered, the lead's row and an interaction row:
+//!    src/crm.rs).
 //! 4. When the company's own pool has nothing to give and it has an overflow pool
 //!    (set_pool_rules' overflow_company), the same claims run in that pool under its rules,
 //!    the hold marked with the lead's company (lead_company): one level, never further.
@@ -90,7 +91,8 @@ pub(crate) const RENEW: Statement = Statement {
     ],
 };
 
-/// One claim: the first free number of the choice, hold and ledger row written together.
+/// One claim: the first free number of the choice, hold, ledger row and the lead's
+/// lead_numbers entry written together.
 /// Text and parameters: sql/statements/claim_number.sql.
 const CLAIM: &str = include_str!("../sql/statements/claim_number.sql");
 

@@ -423,7 +423,7 @@ $$;
         );
         assert_eq!(
             dumped,
-            "company_policies,crm_tables,ledger_maintenance_log,ledger_maintenance_log_id_seq,ledger_settings,number_health_windows,phone_number_ledger,phone_number_ledger_default,phone_number_ledger_id_seq,pool_alert_state,signalwire_phone_numbers"
+            "company_policies,crm_tables,lead_numbers,ledger_maintenance_log,ledger_maintenance_log_id_seq,ledger_settings,number_health_windows,phone_number_ledger,phone_number_ledger_default,phone_number_ledger_id_seq,pool_alert_state,signalwire_phone_numbers"
         );
     }
 

@@ -544,6 +544,71 @@ fn a_returning_lead_gets_its_previous_number_before_area_code_and_least_recently
 }
 
 #[test]
+fn the_previous_number_is_remembered_by_plain_sql_holds_too_and_not_by_rolled_back_calls() {
+    let db = TestDb::new("previous_remembered");
+    let mut s = db.session();
+    let company = "Remembered Realty";
+    load_numbers(
+        &mut s,
+        company,
+        &[("rem-1", "+12125550201"), ("rem-2", "+12125550202")],
+    );
+    let (a, b) = (lead(1450, 1), lead(1450, 2));
+    // A hold made and ended with plain SQL (the original guide's way): the direct-change
+    // trigger writes the ledger and lead_numbers as an assignment would.
+    s.execute(
+        "UPDATE signalwire_phone_numbers
+         SET assignment_status = 'assigned', currently_assigned_to = $1,
+             assigned_at = now(), release_at = now() + interval '1 hour'
+         WHERE vapi_phone_number_id = 'rem-2'",
+        &[&a],
+    )
+    .unwrap();
+    assert_pool_invariants(&mut s);
+    s.batch_execute(
+        "UPDATE signalwire_phone_numbers
+         SET assignment_status = 'available', currently_assigned_to = NULL, release_at = NULL
+         WHERE vapi_phone_number_id = 'rem-2'",
+    )
+    .unwrap();
+    // rem-1 is the least recently used; A gets rem-2 back.
+    let back = assign_got(&mut s, company, &a, None);
+    assert_eq!(
+        (back.id.as_str(), back.chosen_by.as_str()),
+        ("rem-2", "previous_number")
+    );
+    // A caller that rolls back leaves no trace: B has no previous number afterwards.
+    let mut tx = s.transaction().unwrap();
+    let taken: String = tx
+        .query_one(
+            "SELECT vapi_phone_number_id FROM assign_phone_number($1, $2)",
+            &[&company, &b],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(taken, "rem-1");
+    tx.rollback().unwrap();
+    assert_eq!(
+        count_of(
+            &mut s,
+            "SELECT count(*) FROM lead_numbers WHERE lead_id = $1",
+            &[&b]
+        ),
+        0
+    );
+    assert_eq!(
+        count_of(
+            &mut s,
+            "SELECT count(*) FROM lead_numbers
+             WHERE company = $1 AND lead_id = $2 AND vapi_phone_number_id = 'rem-2'",
+            &[&company, &a]
+        ),
+        1
+    );
+    assert_pool_invariants(&mut s);
+}
+
+#[test]
 fn a_returning_lead_gets_its_number_back_while_it_rests_in_a_cooldown_and_no_one_else_does() {
     let db = TestDb::new("previous_resting");
     let mut s = db.session();

@@ -26,6 +26,8 @@ fn contents(s: &mut Client) -> Vec<String> {
         "SELECT string_agg(t.tableoid::regclass::text || ' ' || t.id, E'\\n' ORDER BY t.id) FROM pool_ext.phone_number_ledger t",
         "SELECT string_agg(t::text, E'\\n' ORDER BY t.id) FROM pool_ext.ledger_maintenance_log t",
         "SELECT string_agg(t::text, E'\\n') FROM pool_ext.ledger_settings t",
+        // Each lead's previous number, which a returning lead gets back after the restore.
+        "SELECT string_agg(t::text, E'\\n' ORDER BY t.company, t.lead_id) FROM pool_ext.lead_numbers t",
     ]
     .iter()
     .map(|sql| {

@@ -262,6 +262,14 @@ fn retention_drops_and_detaches_whole_months_and_keeps_the_rest() {
         moved, 2_000,
         "every history row moved out of the default partition"
     );
+    // Each history month's last lead entry (lead_numbers), as the assignments would have left it.
+    s.batch_execute(
+        "INSERT INTO lead_numbers (company, lead_id, vapi_phone_number_id, assigned_at)
+         SELECT DISTINCT ON (lead_id) 'Kept', lead_id, vapi_phone_number_id, occurred_at
+         FROM phone_number_ledger WHERE broker_company = 'Kept' AND event = 'assigned'
+         ORDER BY lead_id, occurred_at DESC",
+    )
+    .unwrap();
     let kept_before = fingerprint_of(&mut s, KEPT_MONTHS);
     let held_before: String = s
         .query_one(
@@ -316,6 +324,16 @@ fn retention_drops_and_detaches_whole_months_and_keeps_the_rest() {
             "SELECT count(*) FROM phone_number_ledger WHERE occurred_at < '2026-10-01'"
         ),
         0
+    );
+    // A lead's previous number goes with its month; the kept months' leads keep theirs.
+    assert_eq!(
+        count(
+            &mut s,
+            "SELECT count(*) FILTER (WHERE assigned_at < '2026-10-01') * 10000 + count(*)
+             FROM lead_numbers WHERE company = 'Kept'"
+        ),
+        1_000,
+        "lead_numbers after the drop: none of May and June, all of October and December"
     );
     let held_after: String = s
         .query_one(

@@ -235,6 +235,7 @@ fn callers_get_execute_only_and_cannot_touch_the_tables() {
             "SELECT * FROM pool_ext.set_pool_rules('Caller Realty', daily_cap => 1)",
             "SELECT * FROM pool_ext.pool_activity()",
             "SELECT * FROM pool_ext.pool_alert_state",
+            "SELECT * FROM pool_ext.lead_numbers",
             "SELECT pool_ext.grant_pool_access('pe_sec_n8n', 'operator')",
         ] {
             expect_error(s.batch_execute(sql), "42501");

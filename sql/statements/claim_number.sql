@@ -1,4 +1,5 @@
--- One claim: the first free number of the choice, hold and ledger row written together.
+-- One claim: the first free number of the choice, hold, ledger row and the lead's entry in
+-- lead_numbers written together.
 -- The choice (a placeholder) narrows the candidates; the ORDER BY matches idx_signalwire_pool_assignment (and
 -- idx_signalwire_pool_free_area after its equality), so the scan stops at the first row it can
 -- lock. The row is re-checked as it is now (another caller may have taken it since this
@@ -53,6 +54,13 @@ WITH target AS (
          lead_company)
     SELECT 'assigned', vapi_phone_number_id, number, $1, $2, assigned_at, release_at, 'assign', $9
     FROM claimed
+), remembered AS (
+    -- The lead's previous number from now on (lead_numbers, keyed by the lead's company).
+    INSERT INTO lead_numbers AS n (company, lead_id, vapi_phone_number_id, assigned_at)
+    SELECT coalesce($9, $1), $2, vapi_phone_number_id, assigned_at
+    FROM claimed
+    ON CONFLICT (company, lead_id) DO UPDATE
+    SET vapi_phone_number_id = excluded.vapi_phone_number_id, assigned_at = excluded.assigned_at
 ){crm}
 SELECT c.vapi_phone_number_id, c.number, c.name, c.assigned_at, c.release_at,
        EXISTS (SELECT FROM signalwire_phone_numbers AS f

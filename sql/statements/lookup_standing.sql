@@ -2,7 +2,8 @@
 -- read of a one-row table; scalar subqueries rather than joins, so that no estimate of an
 -- unanalyzed table multiplies into the plan's cost (a 0.3.0 plan crossed jit_above_cost that
 -- way), and nothing that only some calls need (each part is set up on every call).
--- The lead's hold and previous number are the lead's company's, lent ones (overflow) included.
+-- The lead's hold and previous number are the lead's company's, lent ones (overflow) included;
+-- the previous number is lead_numbers' (sql/schema.sql), one key whatever the ledger's length.
 -- The low-water mark is _low_water_mark's (sql/schema.sql) on the company's active numbers
 -- (when company_pool_sizes lacks the company, src/assignment.rs counts them and asks again).
 -- The registered CRM tables, by name and by oid (src/crm.rs checks their owners).
@@ -23,10 +24,8 @@ SELECT policy.retention,
        (SELECT own.vapi_phone_number_id FROM signalwire_phone_numbers AS own
         WHERE own.currently_assigned_to = $2
           AND coalesce(own.lead_company, own.assigned_broker_company) = $1),
-       (SELECT l.vapi_phone_number_id FROM phone_number_ledger AS l
-        WHERE l.lead_id = $2 AND coalesce(l.lead_company, l.broker_company) = $1
-          AND l.event = 'assigned'
-        ORDER BY l.occurred_at DESC LIMIT 1),
+       (SELECT n.vapi_phone_number_id FROM lead_numbers AS n
+        WHERE n.company = $1 AND n.lead_id = $2),
        policy.overflow_company
 FROM company_policy($1) AS policy
 CROSS JOIN LATERAL (

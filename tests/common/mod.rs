@@ -266,6 +266,21 @@ pub fn assert_pool_invariants(db: &mut Client) {
              HAVING count(*) > 1) AS d",
     );
     assert_eq!(double_holders, 0, "a lead holds two numbers of one company");
+    // Every hold is its lead's previous number from now on (lead_numbers, by the lead's
+    // company): a returning lead gets it back once it is released.
+    let unremembered = count(
+        db,
+        "SELECT count(*) FROM signalwire_phone_numbers AS p
+         LEFT JOIN lead_numbers AS n
+           ON n.company = coalesce(p.lead_company, p.assigned_broker_company)
+          AND n.lead_id = p.currently_assigned_to
+         WHERE p.currently_assigned_to IS NOT NULL
+           AND n.vapi_phone_number_id IS DISTINCT FROM p.vapi_phone_number_id",
+    );
+    assert_eq!(
+        unremembered, 0,
+        "a hold is not its lead's entry in lead_numbers"
+    );
 }
 
 /// The error of a call that must fail, checked for its SQLSTATE.

@@ -3,6 +3,33 @@
 \set ON_ERROR_STOP on
 SET search_path = pool_ext, public;
 
+-- Each lead's previous number (lead_numbers, 0.4.1) was filled from the old ledger: the newest
+-- assignment of every lead at every company, and nothing else.
+DO $$
+DECLARE
+    expected bigint;
+    differing bigint;
+BEGIN
+    WITH newest AS (
+        SELECT DISTINCT ON (coalesce(lead_company, broker_company), lead_id)
+               coalesce(lead_company, broker_company) AS company, lead_id, vapi_phone_number_id
+        FROM phone_number_ledger WHERE event = 'assigned'
+        ORDER BY coalesce(lead_company, broker_company), lead_id, occurred_at DESC, id DESC
+    )
+    SELECT (SELECT count(*) FROM newest),
+           (SELECT count(*) FROM ((SELECT * FROM newest
+                                   EXCEPT SELECT company, lead_id, vapi_phone_number_id FROM lead_numbers)
+                                  UNION ALL
+                                  (SELECT company, lead_id, vapi_phone_number_id FROM lead_numbers
+                                   EXCEPT SELECT * FROM newest)) AS d)
+    INTO expected, differing;
+    IF expected = 0 OR differing <> 0 THEN
+        RAISE EXCEPTION 'lead_numbers after the upgrade: % leads assigned in the ledger, % rows differ',
+            expected, differing;
+    END IF;
+END
+$$;
+
 -- The n8n role the old README granted can still assign, through the new signature.
 SET ROLE upgrade_caller;
 SELECT set_config('upgrade.lead_1_sticky', vapi_phone_number_id, false)
