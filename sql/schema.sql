@@ -207,8 +207,8 @@ SELECT _index_ledger_partition('phone_number_ledger_default');
 -- statement that makes the hold (and by _log_direct_change for a hold made with plain SQL).
 -- A returning lead's previous number is one probe of this key, whatever the ledger's length:
 -- looked up in the ledger instead, it cost one index probe and one lock per month kept, in
--- every assignment (bench/RESULTS.md, "The previous number without the ledger"). Rows older
--- than the ledger's retention go with its months (maintain_ledger).
+-- every assignment (bench/RESULTS.md, "A lead's previous number without the ledger"). Rows
+-- older than the ledger's retention go with its months (maintain_ledger).
 CREATE TABLE lead_numbers (
     company              text NOT NULL,
     lead_id              uuid NOT NULL,
