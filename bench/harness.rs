@@ -42,10 +42,18 @@ fn connect(db: &str) -> Client {
 
 const DB: &str = "pool_bench";
 
+/// Section 2's cycle on the `Steady ` companies, for pgbench (section 12 runs it too).
+const STEADY_CYCLE: &str = "\\set c random(0, 99)
+BEGIN;
+SELECT vapi_phone_number_id AS id FROM pool_ext.assign_phone_number('Steady ' || :c, gen_random_uuid()) \\gset
+SELECT pool_ext.force_release_phone_number(:id, 'bench');
+END;
+";
+
 /// A fresh benchmark database with the extension and the baseline fixtures, its ledger
 /// partitioned as an installation's is after its first maintenance (this month, the next two
-/// and the default partition; a lead's previous number is looked up in each of them). Releases
-/// before 0.4.1 (bench/compare-previous.sh) have no partitions and no maintain_ledger().
+/// and the default partition: every ledger row an assignment writes is routed among them).
+/// Releases before 0.4.1 (bench/compare-previous.sh) have no partitions and no maintain_ledger().
 fn fresh_db() -> Client {
     database::recreate(&mut connect("postgres"), DB, None);
     let mut c = connect(DB);
@@ -350,12 +358,7 @@ fn benchmark() {
         out("|---|---|---|---|---|---|".into());
         let mut c = fresh_db();
         load(&mut c, "Steady ", 100, 15, 13_000_000_000);
-        let ours_script = "\\set c random(0, 99)
-BEGIN;
-SELECT vapi_phone_number_id AS id FROM pool_ext.assign_phone_number('Steady ' || :c, gen_random_uuid()) \\gset
-SELECT pool_ext.force_release_phone_number(:id, 'bench');
-END;
-";
+        let ours_script = STEADY_CYCLE;
         let base_script = "\\set c random(0, 99)
 BEGIN;
 SELECT vapi_phone_number_id AS id FROM bench.baseline_assign('Steady ' || :c, gen_random_uuid()) \\gset
@@ -751,14 +754,6 @@ fn never_analyzed(c: &mut Client) -> String {
     .get(0)
 }
 
-/// Section 7: the cost of one assignment by the size of the company's pool. One fresh database
-/// holds three companies of 20, 2,000 and 20,000 numbers (and the same numbers in the
-/// baseline's table), with the server's default settings (JIT on), analyzed as autovacuum
-/// leaves it: the pool and the ledger analyzed, pool_ext's small tables never. One pgbench
-/// client per run, one company per run: BEGIN; assign; ROLLBACK (nothing is committed, so every
-/// call finds the pool as loaded). Then the same with the CRM tables registered (leads picked
-/// from 100,000 existing rows: a registered CRM refuses unknown leads), and the plain-SQL
-/// baseline for context.
 /// Section 12: section 2's cycle (BEGIN; assign; release; COMMIT) in two databases that differ
 /// only in the ledger's months: four partitions (a fresh install after its first maintenance)
 /// and 32 (28 past months besides, as two and a half years kept whole would leave). Nothing in
@@ -804,15 +799,7 @@ fn default_path_by_months_kept(seconds: Duration, out: &mut impl FnMut(String)) 
         "| clients | {few} partitions tps | {many} partitions tps | {many} / {few} |"
     ));
     out("|---|---|---|---|".into());
-    let script = script_file(
-        "months",
-        "\\set c random(0, 99)
-BEGIN;
-SELECT vapi_phone_number_id AS id FROM pool_ext.assign_phone_number('Steady ' || :c, gen_random_uuid()) \\gset
-SELECT pool_ext.force_release_phone_number(:id, 'bench');
-END;
-",
-    );
+    let script = script_file("months", STEADY_CYCLE);
     for clients in [1, 8] {
         let dbs = [DB, MONTHS_DB];
         let mut runs = in_turns(
@@ -831,6 +818,14 @@ END;
     out(String::new());
 }
 
+/// Section 7: the cost of one assignment by the size of the company's pool. One fresh database
+/// holds three companies of 20, 2,000 and 20,000 numbers (and the same numbers in the
+/// baseline's table), with the server's default settings (JIT on), analyzed as autovacuum
+/// leaves it: the pool and the ledger analyzed, pool_ext's small tables never. One pgbench
+/// client per run, one company per run: BEGIN; assign; ROLLBACK (nothing is committed, so every
+/// call finds the pool as loaded). Then the same with the CRM tables registered (leads picked
+/// from 100,000 existing rows: a registered CRM refuses unknown leads), and the plain-SQL
+/// baseline for context.
 fn cost_by_company_size(seconds: Duration, out: &mut impl FnMut(String)) {
     const SIZES: [i32; 3] = [20, 2_000, 20_000];
     const LEADS: i32 = 100_000;
